@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "error.h"
+
+_noreturn_ void oom(void)
+{
+        static const char m[] = "berth: out of memory\n";
+        (void) !write(STDERR_FILENO, m, sizeof(m) - 1);
+        abort();
+}
+
+char *xstrdup(const char *s)
+{
+        char *r = strdup(s ? s : "");
+        if (!r)
+                oom();
+        return r;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        char *r = strndup(s, n);
+        if (!r)
+                oom();
+        return r;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *r;
+
+        va_start(ap, fmt);
+        if (vasprintf(&r, fmt, ap) < 0)
+                oom();
+        va_end(ap);
+        return r;
+}
+
+static int error_vset(struct error *err, int code, bool with_errno, const char *fmt, va_list ap)
+{
+        char *m;
+
+        if (code < 0)
+                code = -code;
+        if (!err)
+                return code ? -code : -EINVAL;
+        if (err->msg) /* keep the first, most precise failure */
+                return error_ret(err);
+        if (vasprintf(&m, fmt, ap) < 0)
+                oom();
+        if (with_errno && code) {
+                char *t = xasprintf("%s: %s", m, strerror(code));
+                free(m);
+                m = t;
+        }
+        err->code = code;
+        err->msg = m;
+        return error_ret(err);
+}
+
+int error_set(struct error *err, int code, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = error_vset(err, code, true, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int error_setx(struct error *err, int code, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = error_vset(err, code, false, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int error_prefix(struct error *err, const char *fmt, ...)
+{
+        va_list ap;
+        char *p, *m;
+
+        if (!err)
+                return -EINVAL;
+        va_start(ap, fmt);
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom();
+        va_end(ap);
+        m = xasprintf("%s: %s", p, err->msg ? err->msg : "unknown error");
+        free(p);
+        free(err->msg);
+        err->msg = m;
+        return error_ret(err);
+}
+
+void error_clear(struct error *err)
+{
+        if (!err)
+                return;
+        free(err->msg);
+        err->msg = NULL;
+        err->code = 0;
+}
