@@ -189,7 +189,43 @@ static char *split_last(const char *path, const char **ret_base)
         return dup;
 }
 
-int chase_mkdir_p(int rootfd, const char *path, mode_t mode)
+static int mkdir_p_depth(int rootfd, const char *path, mode_t mode, int depth);
+
+/* Create PARENT/BASE; when BASE is a dangling symlink, create its target
+ * instead (still inside the root). */
+static int mkdir_one(int rootfd, const char *parent, const char *base, mode_t mode, int depth)
+{
+        _cleanup_close_ int pfd = -EBADF;
+        struct stat st;
+        char target[PATH_MAX];
+        ssize_t n;
+
+        pfd = chase_open(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0);
+        if (pfd < 0)
+                return pfd;
+        if (mkdirat(pfd, base, mode) == 0)
+                return 0;
+        if (errno != EEXIST)
+                return -errno;
+        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISLNK(st.st_mode))
+                return 0;
+        if (depth > MAX_LINKS)
+                return -ELOOP;
+        n = readlinkat(pfd, base, target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = 0;
+        if (target[0] == '/')
+                return mkdir_p_depth(rootfd, target, mode, depth + 1);
+        {
+                _cleanup_free_ char *t = xasprintf("%s/%s", parent, target);
+                return mkdir_p_depth(rootfd, t, mode, depth + 1);
+        }
+}
+
+static int mkdir_p_depth(int rootfd, const char *path, mode_t mode, int depth)
 {
         _cleanup_free_ char *copy = xstrdup(path);
         _cleanup_close_ int cur = -EBADF;
@@ -204,7 +240,7 @@ int chase_mkdir_p(int rootfd, const char *path, mode_t mode)
          * then re-resolve, so a link planted in between still resolves in
          * the root. */
         for (;;) {
-                char *slash, saved;
+                char *slash, saved = 0;
                 int fd;
 
                 while (*p == '/')
@@ -220,14 +256,12 @@ int chase_mkdir_p(int rootfd, const char *path, mode_t mode)
                 if (fd == -ENOENT) {
                         _cleanup_free_ char *parent = NULL;
                         const char *base;
-                        _cleanup_close_ int pfd = -EBADF;
+                        int r;
 
                         parent = split_last(copy, &base);
-                        pfd = chase_open(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0);
-                        if (pfd < 0)
-                                return pfd;
-                        if (mkdirat(pfd, base, mode) < 0 && errno != EEXIST)
-                                return -errno;
+                        r = mkdir_one(rootfd, parent, base, mode, depth);
+                        if (r < 0)
+                                return r;
                         fd = chase_open(rootfd, copy, O_PATH | O_DIRECTORY, 0);
                 }
                 if (fd < 0)
@@ -240,6 +274,11 @@ int chase_mkdir_p(int rootfd, const char *path, mode_t mode)
                 p = slash + 1;
         }
         return TAKE_FD(cur);
+}
+
+int chase_mkdir_p(int rootfd, const char *path, mode_t mode)
+{
+        return mkdir_p_depth(rootfd, path, mode, 0);
 }
 
 int chase_mkpath(int rootfd, const char *path, bool is_dir, mode_t mode)

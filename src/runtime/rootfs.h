@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "basic/error.h"
 #include "runtime/spec.h"
@@ -14,6 +15,15 @@ struct rootfs_opts {
         bool new_mntns;     /* false: no mount namespace, skip rootfs setup */
         bool has_terminal;  /* /dev/console for the container's pty */
         bool cgroupns;      /* the container has its own cgroup namespace */
+        /* Called after every mount is in place and before pivot_root (the
+         * spec's createRuntime/createContainer hook point); may be NULL. */
+        int (*before_pivot)(void *userdata, struct error *err);
+        void *userdata;
+        /* Optional: detached mount trees prepared by the parent, indexed
+         * like spec->mounts (-1: none), e.g. from
+         * rootfs_prepare_idmapped_mount(); used instead of the source. */
+        const int *mount_fds;
+        size_t n_mount_fds;
 };
 
 /* Runs in the container's init after it entered its namespaces (mount ns
@@ -35,3 +45,13 @@ int rootfs_finalize(const struct spec *s, const struct rootfs_opts *o, struct er
  * /dev/console inside the already pivoted root, race-free
  * (CVE-2025-52565). */
 int rootfs_setup_console(int pty_slave_fd, struct error *err);
+
+/* In the parent (initial user namespace), for mounts[IDX] with the idmap
+ * or ridmap option: a detached clone of its bind source, idmapped with
+ * the mount's own uidMappings/gidMappings, or with USERNS_FD (the
+ * container's user namespace, e.g. /proc/PID/ns/user) when it has none.
+ * Idmapping needs CAP_SYS_ADMIN over the filesystem's user namespace,
+ * which an init inside a new user namespace lacks.  Returns the fd for
+ * rootfs_opts.mount_fds. */
+int rootfs_prepare_idmapped_mount(const struct spec *s, size_t idx, const char *bundle, int userns_fd,
+                                  struct error *err);

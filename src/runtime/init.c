@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "basic/fileio.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/process.h"
+#include "runtime/rootfs.h"
+#include "runtime/security.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static int join_namespaces(const struct init_args *a, struct error *err)
+{
+        /* user first: it owns the others; mount last */
+        static const enum ns_type order[] = { NS_USER, NS_IPC, NS_UTS, NS_NET, NS_CGROUP, NS_MNT };
+
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                int fd = a->ns->join_fd[order[i]], r;
+                if (fd < 0)
+                        continue;
+                r = ns_join(fd, order[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int set_names(const struct spec *s, const struct ns_plan *ns, struct error *err)
+{
+        if (s->hostname && *s->hostname) {
+                if (!(ns->new_flags & CLONE_NEWUTS) && ns->join_fd[NS_UTS] < 0)
+                        return error_setx(err, EINVAL, "hostname: setting the hostname needs a private uts namespace");
+                if (sethostname(s->hostname, strlen(s->hostname)) < 0)
+                        return error_set(err, errno, "hostname: sethostname");
+        }
+        if (s->domainname && *s->domainname) {
+                if (!(ns->new_flags & CLONE_NEWUTS) && ns->join_fd[NS_UTS] < 0)
+                        return error_setx(err, EINVAL,
+                                          "domainname: setting the domainname needs a private uts namespace");
+                if (setdomainname(s->domainname, strlen(s->domainname)) < 0)
+                        return error_set(err, errno, "domainname: setdomainname");
+        }
+        return 0;
+}
+
+/* The spec's createRuntime/createContainer point: the runtime runs its
+ * hooks, then this process runs createContainer ones in our namespaces. */
+static int before_pivot(void *userdata, struct error *err)
+{
+        const struct init_args *a = userdata;
+        struct sync_msg m;
+        int r;
+
+        if (!a->has_hooks_before_pivot)
+                return 0;
+        r = sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL);
+        if (r < 0)
+                return error_set(err, -r, "sync with runtime");
+        r = sync_expect(a->sync_fd, SYNC_HOOKS_DONE, &m, err);
+        if (r < 0)
+                return r;
+        return hooks_run(a->spec, SPEC_HOOK_CREATE_CONTAINER, m.text, err);
+}
+
+static int setup_terminal(const struct init_args *a, struct error *err)
+{
+        const struct spec_process *p = a->spec->process;
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        int r;
+
+        r = terminal_open_pty(p->has_console_size ? &p->console_size : NULL, &master, &slave, err);
+        if (r < 0)
+                return r;
+        r = rootfs_setup_console(slave, err);
+        if (r < 0)
+                return r;
+        if (a->console_fd >= 0)
+                r = send_fd(a->console_fd, master, NULL);
+        else
+                r = sync_send_fd(a->sync_fd, SYNC_PTY, master);
+        if (r < 0)
+                return error_set(err, -r, "send the pty master to the console socket");
+        return terminal_make_controlling(slave, err);
+}
+
+static int setup_mounts(const struct init_args *a, struct error *err)
+{
+        const struct spec *s = a->spec;
+        struct rootfs_opts o = {
+                .rootfs = a->rootfs,
+                .bundle = a->bundle,
+                .no_pivot = a->no_pivot,
+                .new_userns = (a->ns->new_flags & CLONE_NEWUSER) || a->ns->join_fd[NS_USER] >= 0,
+                .new_mntns = a->ns->has[NS_MNT],
+                .has_terminal = s->process && s->process->terminal,
+                .cgroupns = a->ns->has[NS_CGROUP],
+                .before_pivot = before_pivot,
+                .userdata = (void *) a,
+        };
+        int r;
+
+        r = rootfs_setup(s, &o, err);
+        if (r < 0)
+                return r;
+        return rootfs_finalize(s, &o, err);
+}
+
+static int init_setup(const struct init_args *a, struct exec_final *f, struct error *err)
+{
+        const struct spec *s = a->spec;
+        const struct spec_process *p = s->process;
+        struct sync_msg m;
+        int r;
+
+        r = sync_expect(a->sync_fd, SYNC_GO, &m, err);
+        if (r < 0)
+                return r;
+        if (a->ns->new_flags & CLONE_NEWUSER) {
+                /* root of the new user namespace, if mapped */
+                (void) setresgid(0, 0, 0);
+                (void) setresuid(0, 0, 0);
+        }
+        r = join_namespaces(a, err);
+        if (r < 0)
+                return r;
+        /* after the runtime moved us into the container's cgroup, so that
+         * becomes the namespace's root */
+        if ((a->ns->has[NS_CGROUP] && a->ns->join_fd[NS_CGROUP] < 0) && unshare(CLONE_NEWCGROUP) < 0)
+                return error_set(err, errno, "linux.namespaces: create cgroup namespace");
+        r = set_names(s, a->ns, err);
+        if (r < 0)
+                return r;
+        r = setup_mounts(a, err);
+        if (r < 0)
+                return r;
+        if (p->terminal) {
+                r = setup_terminal(a, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!a->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 &&
+            errno != ENOSYS && errno != EPERM && errno != EACCES)
+                return error_set(err, errno, "create session keyring");
+        r = process_setup_limits(p, err);
+        if (r < 0)
+                return r;
+        r = process_chdir(p, err);
+        if (r < 0)
+                return r;
+        r = process_resolve_exec(p, &f->path, err);
+        if (r < 0)
+                return r;
+        f->env = process_build_env(p);
+        if (process_seccomp_early(p) && s->linux_.seccomp) {
+                r = seccomp_apply(s->linux_.seccomp, NULL, err);
+                if (r < 0)
+                        return r;
+                f->seccomp_loaded = true;
+        }
+        r = process_set_user(p, true, err);
+        if (r < 0)
+                return r;
+        r = process_drop_privileges(p, err);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* Wait for `start`: RUN_CREATE accepts on start.sock (the starter sends
+ * the state JSON and shuts its side down), the others read the sync
+ * socket.  Returns the fd to report exec failures on; *ret_state gets the
+ * state JSON for the startContainer hooks. */
+static int wait_start(const struct init_args *a, char **ret_state, struct error *err)
+{
+        struct sync_msg m;
+        int r, conn;
+
+        if (a->mode != RUN_CREATE) {
+                r = sync_expect(a->sync_fd, SYNC_START, &m, err);
+                if (r < 0)
+                        return r;
+                *ret_state = xstrdup(m.text);
+                return a->sync_fd;
+        }
+        for (;;) {
+                _cleanup_free_ char *buf = NULL;
+
+                conn = RETRY_EINTR(accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC));
+                if (conn < 0)
+                        return error_set(err, errno, "wait for start");
+                if (read_full_fd(conn, 1 << 20, &buf, NULL) >= 0 && buf[0]) {
+                        *ret_state = TAKE_PTR(buf);
+                        break;
+                }
+                close(conn);
+        }
+        close(a->listen_fd);
+        return conn;
+}
+
+int exec_final(const struct exec_final *f, struct error *err)
+{
+        int r;
+
+        r = process_set_cpu_affinity(f->process, true, err);
+        if (r < 0)
+                return r;
+        /* preserved fds (and LISTEN_FDS) survive exec; everything else of
+         * ours is closed by it */
+        (void) syscall(SYS_close_range, 3 + f->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        for (int fd = 3; fd < 3 + f->preserve_fds; fd++) {
+                int fl = fcntl(fd, F_GETFD);
+                if (fl >= 0)
+                        (void) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+        }
+        if (f->seccomp && !f->seccomp_loaded) {
+                r = seccomp_apply(f->seccomp, NULL, err);
+                if (r < 0)
+                        return r;
+        }
+        execve(f->path, f->process->args, f->env);
+        return error_set(err, errno, "exec `%s`", f->process->args[0]);
+}
+
+_noreturn_ void init_main(const struct init_args *a)
+{
+        struct error err = ERROR_INIT;
+        struct exec_final f = {
+                .process = a->spec->process,
+                .seccomp = a->spec->linux_.seccomp,
+                .preserve_fds = a->preserve_fds,
+        };
+        char *state_json = NULL;
+        int r, report_fd;
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != a->parent)
+                _exit(1);
+        r = init_setup(a, &f, &err);
+        if (r < 0) {
+                sync_send_error(a->sync_fd, &err);
+                _exit(1);
+        }
+        if (sync_send(a->sync_fd, SYNC_CREATED, 0, NULL) < 0)
+                _exit(1);
+        if (a->mode != RUN_FOREGROUND) {
+                struct sync_msg m;
+                if (sync_expect(a->sync_fd, SYNC_RELEASE, &m, &err) < 0)
+                        _exit(1);
+                (void) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+                if (sync_send(a->sync_fd, SYNC_RELEASED, 0, NULL) < 0)
+                        _exit(1);
+        }
+        report_fd = wait_start(a, &state_json, &err);
+        if (report_fd < 0)
+                _exit(1);
+        r = hooks_run(a->spec, SPEC_HOOK_START_CONTAINER, state_json, &err);
+        if (r >= 0)
+                r = exec_final(&f, &err);
+        /* only reached on failure */
+        sync_send_error(report_fd, &err);
+        _exit(127);
+}

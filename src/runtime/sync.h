@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "basic/error.h"
+
+/* Messages between the runtime and the process it starts (container init
+ * or exec'd process), over a SOCK_SEQPACKET pair: one message a packet. */
+enum sync_type {
+        SYNC_GO = 1,     /* runtime → child: maps written, cgroup joined */
+        SYNC_HOOKS,      /* child → runtime: mounts done, run createRuntime */
+        SYNC_HOOKS_DONE, /* runtime → child: text is the state JSON */
+        SYNC_PTY,        /* child → runtime: the pty master (SCM_RIGHTS) */
+        SYNC_CREATED,    /* child → runtime: ready, waiting for start */
+        SYNC_RELEASE,    /* runtime → child: the runtime exits, live on */
+        SYNC_RELEASED,   /* child → runtime */
+        SYNC_START,      /* runtime → child: exec now */
+        SYNC_ERROR,      /* child → runtime: code + message, child exits */
+};
+
+#define SYNC_MAX 8192
+
+struct sync_msg {
+        int type;
+        int code;
+        char text[SYNC_MAX];
+        int fd; /* received with SCM_RIGHTS, else -1 (not sent) */
+};
+
+int sync_send(int fd, int type, int code, const char *text);
+/* Send a TYPE message carrying PASSFD. */
+int sync_send_fd(int fd, int type, int passfd);
+/* Receive one message; -EPIPE when the peer closed. */
+int sync_recv(int fd, struct sync_msg *m);
+/* Receive and require TYPE; turns SYNC_ERROR into *err. */
+int sync_expect(int fd, int type, struct sync_msg *m, struct error *err);
+/* Report ERR to the runtime (child side). */
+void sync_send_error(int fd, const struct error *err);
