@@ -316,6 +316,41 @@ static int await_created(struct create_ctx *c, struct error *err)
         }
 }
 
+/* The device rules the container gets on top of the config's: mknod of
+ * anything (access is what the rules guard), the default devices, the
+ * pty devices, and each linux.devices entry.  The kernel's last match
+ * wins, so these follow the config's rules. */
+static void add_default_device_rules(struct spec *s)
+{
+        static const struct { char type; int64_t major, minor; const char *access; } defaults[] = {
+                { 'c', -1, -1, "m" }, { 'b', -1, -1, "m" },  { 'c', 1, 3, "rwm" },  { 'c', 1, 5, "rwm" },
+                { 'c', 1, 7, "rwm" }, { 'c', 1, 8, "rwm" },  { 'c', 1, 9, "rwm" },  { 'c', 5, 0, "rwm" },
+                { 'c', 5, 1, "rwm" }, { 'c', 5, 2, "rwm" },  { 'c', 136, -1, "rwm" }, { 'c', 10, 200, "rwm" },
+        };
+        struct spec_resources *r = s->linux_.resources;
+        size_t n = ELEMENTSOF(defaults) + s->linux_.n_devices, base;
+
+        if (!r)
+                r = s->linux_.resources = xzalloc(sizeof(*r));
+        if (r->n_devices == 0)
+                return; /* no rules: the cgroup keeps allowing everything */
+        base = r->n_devices;
+        r->devices = xrealloc(r->devices, (base + n) * sizeof(*r->devices));
+        for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+                r->devices[base + i] = (struct spec_device_cgroup){
+                        .allow = true, .type = defaults[i].type, .has_major = true, .has_minor = true,
+                        .major = defaults[i].major, .minor = defaults[i].minor, .access = xstrdup(defaults[i].access),
+                };
+        for (size_t i = 0; i < s->linux_.n_devices; i++) {
+                const struct spec_device *d = &s->linux_.devices[i];
+                r->devices[base + ELEMENTSOF(defaults) + i] = (struct spec_device_cgroup){
+                        .allow = true, .type = d->type == 'b' ? 'b' : 'c', .has_major = true, .has_minor = true,
+                        .major = d->major, .minor = d->minor, .access = xstrdup("rwm"),
+                };
+        }
+        r->n_devices = base + n;
+}
+
 static int write_pid_file(const char *path, pid_t pid, struct error *err)
 {
         char buf[32], abs[PATH_MAX];
@@ -371,6 +406,7 @@ static int create_container(struct create_ctx *c, struct error *err)
                         return r;
         }
         c->cgroup_made = true;
+        add_default_device_rules(c->spec);
         r = cgroup_create(c->st.cgroup_path, c->spec->linux_.resources, c->child, err);
         if (r < 0)
                 return r;

@@ -245,7 +245,9 @@ _noreturn_ void init_main(const struct init_args *a)
         char *state_json = NULL;
         int r, report_fd;
 
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != a->parent)
+        /* in a new pid namespace getppid() is 0; a dead parent also shows
+         * as EOF on the sync socket */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || (getppid() != a->parent && getppid() != 0))
                 _exit(1);
         r = init_setup(a, &f, &err);
         if (r < 0) {
