@@ -40,7 +40,7 @@ char *xasprintf(const char *fmt, ...)
         return r;
 }
 
-static int error_vset(struct error *err, int code, bool with_errno, const char *fmt, va_list ap)
+_printf_(4, 0) static int error_vset(struct error *err, int code, bool with_errno, const char *fmt, va_list ap)
 {
         char *m;
 

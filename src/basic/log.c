@@ -38,7 +38,7 @@ static void json_escape(char *out, size_t cap, const char *s)
         out[o] = 0;
 }
 
-static void log_write(const char *level, const char *fmt, va_list ap)
+_printf_(2, 0) static void log_write(const char *level, const char *fmt, va_list ap)
 {
         char msg[4096], line[16384], ts[64];
         struct timespec now;

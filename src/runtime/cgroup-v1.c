@@ -89,8 +89,14 @@ int cgroup_v1_memory(const char *dir, const struct spec_resources *res, struct e
             cgroup_write(dir, "memory.oom_control", res->memory.disable_oom_killer ? "1" : "0",
                          MEM "disableOOMKiller", err) < 0)
                 return error_ret(err);
-        /* kernel and kernelTCP: kernel memory limits are gone since Linux
-         * 5.16 (the files refuse writes), runc ignores them too */
+        /* kernel: the limit file is still there on v1 but the kernel ignores
+         * it since Linux 5.16 (as runc does, write what it accepts);
+         * kernelTCP still works */
+        if (res->memory.has_kernel && cgroup_file_exists(dir, "memory.kmem.limit_in_bytes"))
+                (void) cgroup_write_i64(dir, "memory.kmem.limit_in_bytes", res->memory.kernel, MEM "kernel", NULL);
+        if (res->memory.has_kernel_tcp && cgroup_file_exists(dir, "memory.kmem.tcp.limit_in_bytes") &&
+            cgroup_write_i64(dir, "memory.kmem.tcp.limit_in_bytes", res->memory.kernel_tcp, MEM "kernelTCP", err) < 0)
+                return error_ret(err);
         return 0;
 }
 

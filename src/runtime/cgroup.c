@@ -717,7 +717,7 @@ struct resource_kind {
         enum cgroup_controller controller;
         const char *field;
         resource_writer v1, v2;
-        bool optional; /* v1-only tags: skipped where the controller is absent */
+        bool optional; /* v1-only tags: skipped on pure v2 */
 };
 
 static const struct resource_kind resource_kinds[] = {
@@ -741,7 +741,9 @@ static int apply_kind(const struct cgroup_hierarchies *hs, const char *path, con
 
         dir = cgroup_controller_dir(hs, path, k->controller, &v2);
         if (!dir) {
-                if (k->optional)
+                /* v2 has no net_cls/net_prio (runc ignores them there); a
+                 * v1 host without them mounted cannot honour the config */
+                if (k->optional && cgroup_layout() == CGROUP_LAYOUT_V2)
                         return 0;
                 return error_setx(err, ENODEV, "%s: the %s cgroup controller is not available", k->field,
                                   cgroup_controller_to_string(k->controller, hs->layout == CGROUP_LAYOUT_V2));

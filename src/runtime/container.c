@@ -153,8 +153,6 @@ static int validate_spec(struct create_ctx *c, struct error *err)
                 return error_setx(err, EINVAL, "process.terminal: --console-socket is required when terminal is true");
         if (!s->process->terminal && c->o->console_socket)
                 return error_setx(err, EINVAL, "--console-socket: only valid when process.terminal is true");
-        if (!c->ns.has[NS_MNT])
-                return error_setx(err, EINVAL, "linux.namespaces: a mount namespace is required");
         if (c->ns.join_fd[NS_USER] >= 0 && (c->ns.new_flags & ~CLONE_NEWCGROUP))
                 return error_setx(err, EOPNOTSUPP,
                                   "linux.namespaces: joining a user namespace while creating other namespaces is not supported yet");
@@ -523,7 +521,8 @@ int container_run(const struct runtime_ctx *ctx, const struct create_opts *o, en
                 struct state *st = &c.st;
                 (void) wait_foreground(c.child, c.pty_master, ret_status);
                 c.child = 0;
-                cleanup_stopped(ctx, c.rootfd, c.dirfd, st);
+                if (!o->keep)
+                        cleanup_stopped(ctx, c.rootfd, c.dirfd, st);
         }
         create_ctx_release(&c);
         return 0;

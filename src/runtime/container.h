@@ -22,6 +22,7 @@ struct create_opts {
         int preserve_fds;
         bool no_pivot;
         bool no_new_keyring;
+        bool keep;           /* run: keep the stopped container */
 };
 
 enum run_mode {

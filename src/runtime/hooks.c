@@ -103,11 +103,17 @@ static int run_one(const struct spec_hook *h, const char *what, const char *stat
 
 int hooks_run(const struct spec *s, enum spec_hook_kind kind, const char *state_json, struct error *err)
 {
+        /* poststart and poststop failures are warnings: the rest still run */
+        bool keep_going = kind == SPEC_HOOK_POSTSTART || kind == SPEC_HOOK_POSTSTOP;
+        int ret = 0;
+
         for (size_t i = 0; i < s->hooks.n[kind]; i++) {
                 _cleanup_free_ char *what = xasprintf("hooks.%s[%zu]", hook_names[kind], i);
                 int r = run_one(&s->hooks.list[kind][i], what, state_json, err);
-                if (r < 0)
+                if (r < 0 && !keep_going)
                         return r;
+                if (r < 0 && ret == 0)
+                        ret = r;
         }
-        return 0;
+        return ret;
 }

@@ -83,9 +83,11 @@ static int setup_terminal(const struct init_args *a, struct error *err)
         r = terminal_open_pty(p->has_console_size ? &p->console_size : NULL, &master, &slave, err);
         if (r < 0)
                 return r;
-        r = rootfs_setup_console(slave, err);
-        if (r < 0)
-                return r;
+        if (a->ns->has[NS_MNT]) {
+                r = rootfs_setup_console(slave, err);
+                if (r < 0)
+                        return r;
+        }
         if (a->console_fd >= 0)
                 r = send_fd(a->console_fd, master, NULL);
         else

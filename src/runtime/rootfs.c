@@ -151,13 +151,22 @@ int rootfs_setup(const struct spec *s, const struct rootfs_opts *o, struct error
         unsigned long prop;
         int r;
 
-        if (!o->new_mntns)
-                return error_setx(err, EINVAL, "linux.namespaces: a mount namespace is required");
         if (!o->rootfs || o->rootfs[0] != '/')
                 return error_setx(err, EINVAL, "root.path: `%s` is not an absolute path", o->rootfs ? o->rootfs : "");
+        if (!o->new_mntns) {
+                /* the host's mount namespace: mount nothing, only change root */
+                if (o->before_pivot && (r = o->before_pivot(o->userdata, err)) < 0)
+                        return r;
+                if (chroot(o->rootfs) < 0 || chdir("/") < 0)
+                        return error_set(err, errno, "root.path: chroot to `%s`", o->rootfs);
+                return 0;
+        }
         r = root_propagation(s, &prop, err);
         if (r < 0)
                 return r;
+        /* an unbindable / could not be bound: it is applied after pivot */
+        if (prop & MS_UNBINDABLE)
+                prop = MS_SLAVE | MS_REC;
         if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
                 return error_set(err, errno, "linux.rootfsPropagation: set propagation of /");
         r = parent_private(o->rootfs, err);
@@ -334,8 +343,6 @@ int rootfs_finalize(const struct spec *s, const struct rootfs_opts *o, struct er
         unsigned long prop;
         int r;
 
-        if (!o->new_mntns)
-                return error_setx(err, EINVAL, "linux.namespaces: a mount namespace is required");
         r = root_propagation(s, &prop, err);
         if (r < 0)
                 return r;
@@ -347,6 +354,8 @@ int rootfs_finalize(const struct spec *s, const struct rootfs_opts *o, struct er
                 if (r < 0)
                         return r;
         }
+        if (!o->new_mntns)
+                return 0; /* masks and read-only remounts would hit the host */
         r = finalize_paths(rootfd, s, err);
         if (r < 0)
                 return r;

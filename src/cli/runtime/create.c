@@ -50,8 +50,12 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool *deta
                 case 'f':
                         o->config = optarg;
                         break;
-                case 'S':
                 case 'K':
+                        if (!is_run)
+                                return cli_usage("create: unknown flag --keep");
+                        o->keep = true;
+                        break;
+                case 'S':
                         break;
                 default:
                         return 1;
