@@ -45,13 +45,13 @@ static int wait_hook(pid_t pid, int timeout, int *ret_status)
                 if (pfd < 0)
                         break;
                 if (deadline >= 0 && left <= 0) {
-                        (void) kill(pid, SIGKILL);
+                        (void) kill(-pid, SIGKILL); /* the hook's whole process group */
                         (void) waitpid(pid, ret_status, 0);
                         return -ETIMEDOUT;
                 }
                 r = poll(&p, 1, left);
-                if (r < 0 && errno == EINTR)
-                        continue;
+                if ((r < 0 && errno == EINTR) || r == 0)
+                        continue; /* the deadline is checked above */
                 break;
         }
         if (RETRY_EINTR(waitpid(pid, ret_status, 0)) < 0)
@@ -75,6 +75,8 @@ static int run_one(const struct spec_hook *h, const char *what, const char *stat
         if (pid == 0) {
                 char *const noargs[] = { h->path, NULL };
                 char *const noenv[] = { NULL };
+                /* its own process group, so a timeout kills what it started */
+                (void) setpgid(0, 0);
                 (void) dup2(in[0], STDIN_FILENO);
                 /* hooks must not write into the container's stdout */
                 (void) dup2(STDERR_FILENO, STDOUT_FILENO);

@@ -31,6 +31,8 @@ static enum container_status status_from_string(const char *s)
         return _STATUS_INVALID;
 }
 
+/* runc's rule ([A-Za-z0-9_+.-]+), which clients already live with: no
+ * '/', no whitespace or control characters, nothing a path could abuse. */
 int state_validate_id(const char *id, struct error *err)
 {
         size_t len = id ? strlen(id) : 0;
@@ -41,10 +43,16 @@ int state_validate_id(const char *id, struct error *err)
                 return error_setx(err, EINVAL, "invalid container id: longer than 1024 bytes");
         if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
                 return error_setx(err, EINVAL, "invalid container id `%s`", id);
-        for (const unsigned char *p = (const unsigned char *) id; *p; p++)
-                if (*p == '/' || iscntrl(*p) || *p == ' ')
-                        return error_setx(err, EINVAL, "invalid container id: it contains %s",
-                                          *p == '/' ? "`/`" : *p == '\n' ? "a newline" : *p == ' ' ? "a space" : "a control character");
+        for (const unsigned char *p = (const unsigned char *) id; *p; p++) {
+                if (isalnum(*p) || strchr("_+.-", *p))
+                        continue;
+                if (*p == '/')
+                        return error_setx(err, EINVAL, "invalid container id: it contains `/`");
+                if (*p == '\n')
+                        return error_setx(err, EINVAL, "invalid container id: it contains a newline");
+                return error_setx(err, EINVAL, "invalid container id: `%c` is not allowed (use letters, digits, _ + . -)",
+                                  isprint(*p) ? *p : '?');
+        }
         return 0;
 }
 

@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "basic/fileio.h"
 #include "cli.h"
+#include "runtime/cgroup.h"
 
 /* Subcommands whose only flags are -h. */
 static int no_flags(int argc, char **argv)
@@ -280,7 +282,58 @@ int cmd_ps(int argc, char **argv)
         return ps_table(pids, n, argv + optind + 1);
 }
 
+/* runc's events: {"type":"stats","id":ID,"data":{...}} once with
+ * --stats, else every --interval until the container stops. */
 int cmd_events(int argc, char **argv)
 {
-        return cli_usage("events: not implemented yet");
+        static const struct option opts[] = {
+                { "stats", no_argument, NULL, 's' }, { "interval", required_argument, NULL, 'i' }, {},
+        };
+        struct error err = ERROR_INIT;
+        bool once = false;
+        uint64_t interval = 5;
+        const char *id;
+        int c;
+
+        while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) >= 0) {
+                if (c == 's')
+                        once = true;
+                else if (c == 'i') {
+                        /* "5s", "500ms" or plain seconds */
+                        char *end;
+                        double v = strtod(optarg, &end);
+                        if (end == optarg || v <= 0 || (*end && strcmp(end, "s") && strcmp(end, "ms")))
+                                return cli_usage("--interval: invalid duration `%s`", optarg);
+                        interval = (uint64_t) (strcmp(end, "ms") == 0 ? v : v * 1000);
+                        if (!*end || strcmp(end, "s") == 0)
+                                interval = (uint64_t) (v * 1000);
+                } else
+                        return 1;
+        }
+        if (cli_one_id(argc, argv, &id))
+                return 1;
+        if (!once && interval == 5)
+                interval = 5000;
+        for (;;) {
+                _cleanup_(state_freep) struct state *st = NULL;
+                _cleanup_free_ char *data = NULL;
+
+                if (container_load(&arg_ctx, id, NULL, &st, &err) < 0)
+                        return cli_fail(&err);
+                if (state_current_status(st) == STATUS_STOPPED) {
+                        if (once)
+                                return cli_usage("events: container `%s` is not running", id);
+                        return 0;
+                }
+                if (cgroup_stats_json(st->cgroup_path, &data, &err) < 0)
+                        return cli_fail(&err);
+                printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":%s}\n", id, data);
+                fflush(stdout);
+                if (once)
+                        return 0;
+                {
+                        struct timespec ts = { interval / 1000, (interval % 1000) * 1000000 };
+                        nanosleep(&ts, NULL);
+                }
+        }
 }
