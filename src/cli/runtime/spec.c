@@ -10,7 +10,8 @@
  * filesystems, no network, the default capability set of runc's spec. */
 static const char default_config[] =
         "{\n"
-        "  \"ociVersion\": \"" OCI_SPEC_VERSION "\",\n"
+        /* 1.1.0: the newest version runc 1.1 and crun 1.8 accept */
+        "  \"ociVersion\": \"1.1.0\",\n"
         "  \"process\": {\n"
         "    \"terminal\": true,\n"
         "    \"user\": { \"uid\": 0, \"gid\": 0 },\n"
