@@ -925,13 +925,52 @@ int cgroup_enter(const char *path, pid_t pid, struct error *err)
         return enter_all(hs, path, pid, false, err);
 }
 
-int cgroup_update(const char *path, const struct spec_resources *res, struct error *err)
+/* v1: "0" into `tasks` moves one thread (the caller, single-threaded),
+ * which the kernel does without taking the global threadgroup lock; its
+ * first writer in a while waits a whole RCU grace period (~10 ms here),
+ * the largest single cost of a container start.  v2 has no such per-thread
+ * way for a domain cgroup: there the caller is born in the cgroup through
+ * clone3(CLONE_INTO_CGROUP) (SKIP_V2), or falls back to cgroup.procs. */
+int cgroup_enter_self(const char *path, bool skip_v2, struct error *err)
 {
         CGROUP_ERR_LOCAL(err);
         const struct cgroup_hierarchies *hs = cgroup_hierarchies_for(path, err);
 
         if (!hs)
                 return error_ret(err);
+        for (size_t i = 0; i < hs->n; i++) {
+                const struct cgroup_hierarchy *h = &hs->h[i];
+                _cleanup_free_ char *dir = NULL;
+                int r;
+
+                if (h->v2 && skip_v2)
+                        continue;
+                dir = cgroup_hierarchy_dir(h, path);
+                r = cgroup_write(dir, h->v2 ? "cgroup.procs" : "tasks", "0", NULL, NULL);
+                if (r < 0)
+                        return error_set(err, r, "enter cgroup `%s`", dir);
+        }
+        return 0;
+}
+
+int cgroup_update(const char *path, const struct spec_resources *res, struct error *err)
+{
+        CGROUP_ERR_LOCAL(err);
+        const struct cgroup_hierarchies *hs = cgroup_hierarchies_for(path, err);
+        struct spec_resources no_devices;
+
+        if (!hs)
+                return error_ret(err);
+        /* Device rules are left alone, as runc's update does: containerd's
+         * shim pipes in the whole LinuxResources, whose devices list is the
+         * config's bare "deny all"; the default devices are added at create
+         * only, so applying it would take /dev/null from the container. */
+        if (res && res->n_devices) {
+                no_devices = *res;
+                no_devices.devices = NULL;
+                no_devices.n_devices = 0;
+                res = &no_devices;
+        }
         if (v2_prepare(hs, path, res, err) < 0)
                 return error_ret(err);
         return cgroup_apply_resources(hs, path, res, err);
@@ -963,7 +1002,8 @@ int cgroup_open_v2_dir(const char *path)
 
         if (!hs)
                 return -EINVAL;
-        if (hs->layout != CGROUP_LAYOUT_V2 || hs->v2 < 0)
+        /* hybrid's unified mount is the default hierarchy too */
+        if (hs->v2 < 0)
                 return -EOPNOTSUPP;
         dir = cgroup_hierarchy_dir(&hs->h[hs->v2], path);
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -32,6 +32,10 @@ int cgroup_resolve_path(const char *cgroups_path, const char *id, bool systemd, 
 /* Create the cgroup in every hierarchy and apply RES (may be NULL).  PID is
  * moved in when > 0.  Leaves nothing behind on failure. */
 int cgroup_create(const char *path, const struct spec_resources *res, pid_t pid, struct error *err);
+/* Move the calling single-threaded process into PATH in every hierarchy,
+ * the cheap way (see cgroup.c); SKIP_V2 when it was born in the v2 cgroup
+ * (clone3 CLONE_INTO_CGROUP). */
+int cgroup_enter_self(const char *path, bool skip_v2, struct error *err);
 /* Move PID into an existing cgroup (exec). */
 int cgroup_enter(const char *path, pid_t pid, struct error *err);
 /* Apply/update resources on an existing cgroup (update). */
@@ -47,8 +51,8 @@ int cgroup_is_frozen(const char *path);
 int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n, struct error *err);
 /* Signal every process in it (kill --all). */
 int cgroup_kill_all(const char *path, int sig, struct error *err);
-/* An fd of the v2 cgroup directory (for clone3 CLONE_INTO_CGROUP), or -errno
- * when the layout has none usable. */
+/* An fd of the v2 cgroup directory (for clone3 CLONE_INTO_CGROUP; on v2 and
+ * on hybrid's unified mount), or -errno when the layout has none. */
 int cgroup_open_v2_dir(const char *path);
 /* Statistics of the cgroup as runc's `events --stats` "data" object (cpu,
  * memory, pids, blkio, hugetlb), a malloc'd JSON string. */

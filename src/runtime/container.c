@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -211,6 +212,32 @@ static int make_listener(struct create_ctx *c, struct error *err)
         return 0;
 }
 
+/* fork()-like clone into new namespaces; born straight into the v2 cgroup
+ * of PATH when there is one (clone3 CLONE_INTO_CGROUP, Linux 5.7): no
+ * migration afterwards.  *ret_born says whether that happened. */
+static pid_t clone_into_cgroup(int flags, const char *cgroup_path, bool *ret_born)
+{
+        _cleanup_close_ int cgfd = cgroup_path ? cgroup_open_v2_dir(cgroup_path) : -EBADF;
+        pid_t pid;
+
+        *ret_born = false;
+        if (cgfd >= 0) {
+                struct clone_args args = {
+                        .flags = (uint64_t) flags | CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t) cgfd,
+                };
+                pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+                if (pid >= 0) {
+                        *ret_born = true;
+                        return pid;
+                }
+                if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EPERM)
+                        return -1;
+        }
+        return (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 /* clone() the init into its new namespaces.  Joined pid and new time
  * namespaces are entered through our *_for_children namespaces, restored
  * right after. */
@@ -249,7 +276,8 @@ static int spawn_init(struct create_ctx *c, struct error *err)
                 if (own_time < 0 || setns(c->ns.join_fd[NS_TIME], CLONE_NEWTIME) < 0)
                         return error_set(err, errno, "join time namespace");
         }
-        pid = (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        a.cgroup_path = c->st.cgroup_path;
+        pid = clone_into_cgroup(flags, c->st.cgroup_path, &a.born_in_cgroup);
         if (pid == 0) {
                 close(c->sync_fd);
                 init_main(&a);
@@ -394,6 +422,12 @@ static int create_container(struct create_ctx *c, struct error *err)
                 c->console_fd = terminal_connect(c->o->console_socket, err);
                 r = c->console_fd;
         }
+        if (r >= 0) {
+                /* made before the init exists, which enters it itself */
+                add_default_device_rules(c->spec);
+                r = cgroup_create(c->st.cgroup_path, c->spec->linux_.resources, 0, err);
+                c->cgroup_made = r >= 0;
+        }
         if (r >= 0)
                 r = spawn_init(c, err);
         if (r < 0)
@@ -404,11 +438,6 @@ static int create_container(struct create_ctx *c, struct error *err)
                 if (r < 0)
                         return r;
         }
-        c->cgroup_made = true;
-        add_default_device_rules(c->spec);
-        r = cgroup_create(c->st.cgroup_path, c->spec->linux_.resources, c->child, err);
-        if (r < 0)
-                return r;
         r = sync_send(c->sync_fd, SYNC_GO, 0, NULL);
         if (r < 0)
                 return error_set(err, -r, "sync with the container init");

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include "basic/fileio.h"
+#include "runtime/cgroup.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/process.h"
@@ -129,6 +130,13 @@ static int init_setup(const struct init_args *a, struct exec_final *f, struct er
         r = sync_expect(a->sync_fd, SYNC_GO, &m, err);
         if (r < 0)
                 return r;
+        /* into the container's cgroups ourselves, still host root (see
+         * cgroup_enter_self for why not the runtime) */
+        if (a->cgroup_path) {
+                r = cgroup_enter_self(a->cgroup_path, a->born_in_cgroup, err);
+                if (r < 0)
+                        return r;
+        }
         if (a->ns->new_flags & CLONE_NEWUSER) {
                 /* root of the new user namespace, if mapped */
                 (void) setresgid(0, 0, 0);

@@ -19,6 +19,8 @@ struct init_args {
         int console_fd;     /* --console-socket connection, else -1 */
         int preserve_fds;
         int close_fds[2];   /* the runtime's own (state dir holds a flock) */
+        const char *cgroup_path; /* to enter first thing; NULL: none */
+        bool born_in_cgroup;     /* clone3 put us in the v2 cgroup already */
         const char *rootfs;
         const char *bundle;
         bool no_pivot;

@@ -178,7 +178,7 @@ _printf_(3, 4) static int fail_at(struct parser *p, const char *key, const char 
 /* A JSON string without embedded NUL bytes ("\u0000" is valid JSON). */
 static int get_cstring(struct parser *p, json_object *v, const char **ret)
 {
-        const char *s;
+        const char *s = NULL;
 
         if (!json_object_is_type(v, json_type_string))
                 return fail(p, "expected string");
@@ -191,7 +191,7 @@ static int get_cstring(struct parser *p, json_object *v, const char **ret)
 
 static int parse_string(struct parser *p, json_object *v, char **ret)
 {
-        const char *s;
+        const char *s = NULL;
         int r;
 
         r = get_cstring(p, v, &s);
@@ -820,7 +820,7 @@ static const struct object_type hooks_type = {
 static int parse_ns_type(struct parser *p, json_object *v, void *base)
 {
         struct spec_namespace *ns = base;
-        const char *s;
+        const char *s = NULL;
         int r;
 
         r = get_cstring(p, v, &s);
@@ -854,7 +854,7 @@ static const struct object_type namespace_type = {
 /* A one-letter string from ALLOWED. */
 static int parse_type_char(struct parser *p, json_object *v, const char *allowed, char *ret)
 {
-        const char *s;
+        const char *s = NULL;
         int r;
 
         r = get_cstring(p, v, &s);
