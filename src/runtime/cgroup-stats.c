@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The "data" object of `events --stats`, in the shape runc prints (its
- * field names are what clients parse), from v1 or v2 files, wherever each
- * controller lives.  Missing files leave their fields out or at zero:
- * statistics are best effort. */
+ * field names are what clients parse: runc's types/events.go, whose
+ * throttling fields are camelCase, unlike libcontainer's), from v1 or v2
+ * files, wherever each controller lives.  Missing files leave their fields
+ * out or at zero: statistics are best effort. */
 #include <dirent.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -111,8 +112,8 @@ static json_object *cpu_v1(const char *acct, const char *cpu)
         put(usage, "kernel", flat_get(stat, "system") * ns_per_tick);
         put(usage, "user", flat_get(stat, "user") * ns_per_tick);
         put_nz(thr, "periods", flat_get(cs, "nr_periods"));
-        put_nz(thr, "throttled_periods", flat_get(cs, "nr_throttled"));
-        put_nz(thr, "throttled_time", flat_get(cs, "throttled_time"));
+        put_nz(thr, "throttledPeriods", flat_get(cs, "nr_throttled"));
+        put_nz(thr, "throttledTime", flat_get(cs, "throttled_time"));
         json_object_object_add(o, "usage", usage);
         json_object_object_add(o, "throttling", thr);
         return o;
@@ -128,8 +129,8 @@ static json_object *cpu_v2(const char *dir)
         put(usage, "kernel", flat_get(cs, "system_usec") * 1000);
         put(usage, "user", flat_get(cs, "user_usec") * 1000);
         put_nz(thr, "periods", flat_get(cs, "nr_periods"));
-        put_nz(thr, "throttled_periods", flat_get(cs, "nr_throttled"));
-        put_nz(thr, "throttled_time", flat_get(cs, "throttled_usec") * 1000);
+        put_nz(thr, "throttledPeriods", flat_get(cs, "nr_throttled"));
+        put_nz(thr, "throttledTime", flat_get(cs, "throttled_usec") * 1000);
         json_object_object_add(o, "usage", usage);
         json_object_object_add(o, "throttling", thr);
         return o;
@@ -377,5 +378,24 @@ int cgroup_stats_json(const char *path, char **ret_json, struct error *err)
                 return error_setx(err, ENOENT, "read the statistics of cgroup `%s`: it does not exist", path);
         o = stats_object(hs, path);
         *ret_json = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        return 0;
+}
+
+/* OOM kills so far: v1 memory.oom_control "oom_kill N" (Linux 4.13),
+ * v2 memory.events "oom_kill N". */
+int cgroup_oom_kills(const char *path, uint64_t *ret)
+{
+        const struct cgroup_hierarchies *hs = cgroup_hierarchies_for(path, NULL);
+        _cleanup_free_ char *mem = NULL;
+        _cleanup_json_ json_object *flat = NULL;
+        bool v2 = false;
+
+        if (!hs)
+                return -EINVAL;
+        mem = cgroup_controller_dir(hs, path, CGC_MEMORY, &v2);
+        if (!mem)
+                return -ENOENT;
+        flat = read_flat(mem, v2 ? "memory.events" : "memory.oom_control");
+        *ret = flat_get(flat, "oom_kill");
         return 0;
 }

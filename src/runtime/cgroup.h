@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "basic/error.h"
@@ -57,3 +58,5 @@ int cgroup_open_v2_dir(const char *path);
 /* Statistics of the cgroup as runc's `events --stats` "data" object (cpu,
  * memory, pids, blkio, hugetlb), a malloc'd JSON string. */
 int cgroup_stats_json(const char *path, char **ret_json, struct error *err);
+/* How many processes the kernel's OOM killer has killed in the cgroup. */
+int cgroup_oom_kills(const char *path, uint64_t *ret);

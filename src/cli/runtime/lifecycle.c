@@ -291,7 +291,7 @@ int cmd_events(int argc, char **argv)
         };
         struct error err = ERROR_INIT;
         bool once = false;
-        uint64_t interval = 5;
+        uint64_t interval = 5000; /* ms, runc's default of 5 s */
         const char *id;
         int c;
 
@@ -305,34 +305,46 @@ int cmd_events(int argc, char **argv)
                         if (end == optarg || v <= 0 || (*end && strcmp(end, "s") && strcmp(end, "ms")))
                                 return cli_usage("--interval: invalid duration `%s`", optarg);
                         interval = (uint64_t) (strcmp(end, "ms") == 0 ? v : v * 1000);
-                        if (!*end || strcmp(end, "s") == 0)
-                                interval = (uint64_t) (v * 1000);
+                        if (interval < 100)
+                                interval = 100;
                 } else
                         return 1;
         }
         if (cli_one_id(argc, argv, &id))
                 return 1;
-        if (!once && interval == 5)
-                interval = 5000;
-        for (;;) {
+        for (uint64_t waited = interval, ooms = UINT64_MAX;; waited += 100) {
                 _cleanup_(state_freep) struct state *st = NULL;
-                _cleanup_free_ char *data = NULL;
+                uint64_t n;
 
                 if (container_load(&arg_ctx, id, NULL, &st, &err) < 0)
                         return cli_fail(&err);
+                /* an OOM kill is reported as it happens (checked every 100 ms) */
+                if (!once && cgroup_oom_kills(st->cgroup_path, &n) >= 0) {
+                        if (ooms != UINT64_MAX && n > ooms)
+                                printf("{\"type\":\"oom\",\"id\":\"%s\"}\n", id);
+                        ooms = n;
+                        fflush(stdout);
+                }
                 if (state_current_status(st) == STATUS_STOPPED) {
                         if (once)
                                 return cli_usage("events: container `%s` is not running", id);
                         return 0;
                 }
+                if (waited >= interval) {
+                        _cleanup_free_ char *data = NULL;
+                        if (!st->cgroup_path)
+                        return cli_usage("events: container `%s` has no cgroup (rootless, without a delegated "
+                                         "cgroup v2 subtree)", id);
                 if (cgroup_stats_json(st->cgroup_path, &data, &err) < 0)
-                        return cli_fail(&err);
-                printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":%s}\n", id, data);
-                fflush(stdout);
+                                return cli_fail(&err);
+                        printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":%s}\n", id, data);
+                        fflush(stdout);
+                        waited = 0;
+                }
                 if (once)
                         return 0;
                 {
-                        struct timespec ts = { interval / 1000, (interval % 1000) * 1000000 };
+                        struct timespec ts = { 0, 100 * 1000000 };
                         nanosleep(&ts, NULL);
                 }
         }
