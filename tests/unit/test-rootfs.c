@@ -667,7 +667,6 @@ static void child_propagation(const struct fixture *fx, void *arg)
 {
         struct spec *s = spec_new();
         struct rootfs_opts o = opts_for(fx);
-        _cleanup_free_ char *mi = NULL;
         FILE *f;
         char line[1024];
         bool shared = false;
