@@ -3,6 +3,7 @@
  * vocabulary), plus the few files whose format both versions share. */
 #include <ctype.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <string.h>
 
 #include "runtime/cgroup-internal.h"
@@ -403,18 +404,30 @@ static int device_rule_string(const struct spec_device_cgroup *d, size_t i, char
 
 int cgroup_v1_devices(const char *dir, const struct spec_resources *res, struct error *err)
 {
+        _cleanup_close_ int allow = -EBADF, deny = -EBADF;
+        _cleanup_free_ char *allow_path = NULL, *deny_path = NULL;
+
         if (!res->n_devices)
                 return 0;
-        if (cgroup_write(dir, "devices.deny", "a", "linux.resources.devices", err) < 0)
-                return error_ret(err);
+        /* one open per file, one write per rule (the kernel takes one rule
+         * a write) */
+        allow_path = xasprintf("%s/devices.allow", dir);
+        deny_path = xasprintf("%s/devices.deny", dir);
+        allow = open(allow_path, O_WRONLY | O_CLOEXEC);
+        deny = open(deny_path, O_WRONLY | O_CLOEXEC);
+        if (allow < 0 || deny < 0)
+                return error_set(err, errno, "linux.resources.devices: open `%s`", allow < 0 ? allow_path : deny_path);
+        if (RETRY_EINTR(write(deny, "a", 1)) < 0)
+                return error_set(err, errno, "linux.resources.devices: write devices.deny");
         for (size_t i = 0; i < res->n_devices; i++) {
                 const struct spec_device_cgroup *d = &res->devices[i];
-                _cleanup_free_ char *rule = NULL, *f = xasprintf("linux.resources.devices[%zu]", i);
+                _cleanup_free_ char *rule = NULL;
 
                 if (device_rule_string(d, i, &rule, err) < 0)
                         return error_ret(err);
-                if (cgroup_write(dir, d->allow ? "devices.allow" : "devices.deny", rule, f, err) < 0)
-                        return error_ret(err);
+                if (RETRY_EINTR(write(d->allow ? allow : deny, rule, strlen(rule))) < 0)
+                        return error_set(err, errno, "linux.resources.devices[%zu]: write %s `%s`", i,
+                                         d->allow ? "devices.allow" : "devices.deny", rule);
         }
         return 0;
 }

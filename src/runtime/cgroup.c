@@ -503,10 +503,14 @@ static int rmdir_retry(const char *dir)
 /* Remove DIR and every cgroup below it, children first. */
 static int rmdir_tree(const char *dir, struct error *err)
 {
-        DIR *d = opendir(dir);
+        DIR *d;
         struct dirent *de;
         int r = 0;
 
+        /* the common case first: nothing nested, nothing running */
+        if (rmdir(dir) == 0 || errno == ENOENT)
+                return 0;
+        d = opendir(dir);
         if (!d)
                 return errno == ENOENT ? 0 : error_set(err, errno, "open cgroup `%s`", dir);
         while ((de = readdir(d))) {
