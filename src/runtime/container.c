@@ -24,6 +24,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/namespace.h"
+#include "runtime/process.h"
 #include "runtime/security.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -48,6 +49,7 @@ struct create_ctx {
         struct state st;
         int rootfd, dirfd, listen_fd, console_fd, sync_fd;
         bool dir_made, cgroup_made;
+        bool rootless;          /* ns_rootless() */
         pid_t child;
         int pty_master;
 };
@@ -159,7 +161,22 @@ static int validate_spec(struct create_ctx *c, struct error *err)
                                   "linux.namespaces: joining a user namespace while creating other namespaces is not supported yet");
         if ((c->ns.new_flags & CLONE_NEWUSER) && (s->linux_.n_uid_mappings == 0 || s->linux_.n_gid_mappings == 0))
                 return error_setx(err, EINVAL, "linux.uidMappings: a new user namespace needs uid and gid mappings");
+        r = process_check_lsm(s->process, s->linux_.mount_label, err);
+        if (r < 0)
+                return r;
+        if (c->rootless)
+                return ns_plan_check_rootless(&c->ns, s, err);
         return 0;
+}
+
+/* See process_ensure_sealed_exe: could a process of this container hold
+ * CAP_SYS_PTRACE in our user namespace, where it opens /proc/PID/exe of
+ * even a non-dumpable init? */
+static bool create_needs_sealed_exe(const struct create_ctx *c)
+{
+        if ((c->ns.new_flags & CLONE_NEWUSER) || c->ns.join_fd[NS_USER] >= 0)
+                return false;
+        return process_caps_may_hold(c->spec->process->caps, "CAP_SYS_PTRACE");
 }
 
 /* The state dir: ROOT/ID created exclusively and locked. */
@@ -277,6 +294,15 @@ static int spawn_init(struct create_ctx *c, struct error *err)
                         return error_set(err, errno, "join time namespace");
         }
         a.cgroup_path = c->st.cgroup_path;
+        /* CVE-2019-5736: the init is the runtime binary in the container's
+         * pid namespace until it execs; non-dumpable from birth (execve
+         * resets it), /proc/PID/{exe,root,cwd,fd} stay closed to processes
+         * without CAP_SYS_PTRACE in our user namespace.  Not rootless: an
+         * unprivileged runtime (and newuidmap) could not write its id maps */
+        if (!c->rootless && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+                error_set(err, errno, "prctl PR_SET_DUMPABLE");
+                goto restore;
+        }
         pid = clone_into_cgroup(flags, c->st.cgroup_path, &a.born_in_cgroup);
         if (pid == 0) {
                 close(c->sync_fd);
@@ -312,6 +338,19 @@ static int run_hooks_before_pivot(struct create_ctx *c, struct error *err)
         return 0;
 }
 
+/* linux.seccomp.listenerPath gets the init's listener fd (SCMP_ACT_NOTIFY)
+ * with the state, from here: the init sees the container's files only. */
+static int send_seccomp_fd(struct create_ctx *c, int fd, struct error *err)
+{
+        _cleanup_close_ int owned = fd;
+        _cleanup_free_ char *json = NULL;
+
+        if (owned < 0 || !c->spec->linux_.seccomp)
+                return error_setx(err, EPROTO, "unexpected seccomp listener fd from the container init");
+        json = state_to_oci_json(&c->st, STATUS_CREATING, false);
+        return seccomp_send_notify_fd(c->spec->linux_.seccomp, owned, json, err);
+}
+
 /* Drive the init until it reports it is ready for start. */
 static int await_created(struct create_ctx *c, struct error *err)
 {
@@ -334,6 +373,11 @@ static int await_created(struct create_ctx *c, struct error *err)
                         if (c->pty_master >= 0)
                                 close(c->pty_master);
                         c->pty_master = m.fd;
+                        break;
+                case SYNC_SECCOMP:
+                        r = send_seccomp_fd(c, m.fd, err);
+                        if (r < 0)
+                                return r;
                         break;
                 case SYNC_CREATED:
                         return 0;
@@ -393,16 +437,98 @@ static int write_pid_file(const char *path, pid_t pid, struct error *err)
         return 0;
 }
 
+/* Rootless: is PATH inside a cgroup2 subtree delegated to us, i.e. is its
+ * nearest existing ancestor writable, cgroup.procs included?  v1
+ * hierarchies are never delegated to users. */
+static bool cgroup_delegated(const char *path)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+
+        if (cgroup_layout() != CGROUP_LAYOUT_V2)
+                return false;
+        for (;;) {
+                _cleanup_close_ int fd = cgroup_open_v2_dir(p);
+                char *slash;
+
+                if (fd >= 0)
+                        return faccessat(fd, ".", W_OK, AT_EACCESS) == 0 &&
+                               faccessat(fd, "cgroup.procs", W_OK, AT_EACCESS) == 0;
+                slash = strrchr(p, '/');
+                if (fd != -ENOENT || !slash)
+                        return false;
+                *slash = 0;
+        }
+}
+
+/* The container's cgroup, made before the init exists (it enters it
+ * itself).  Rootless without a delegated cgroup2 subtree there is none:
+ * st.cgroup_path becomes NULL and kill, delete and ps go by the init's
+ * pid namespace instead. */
+static int make_cgroup(struct create_ctx *c, struct error *err)
+{
+        int r;
+
+        if (c->rootless && c->st.cgroup_path && !cgroup_delegated(c->st.cgroup_path)) {
+                free(c->st.cgroup_path);
+                c->st.cgroup_path = NULL;
+        }
+        if (!c->st.cgroup_path)
+                return 0;
+        add_default_device_rules(c->spec);
+        r = cgroup_create(c->st.cgroup_path, c->spec->linux_.resources, 0, err);
+        if (r < 0 && c->rootless && (err->code == EACCES || err->code == EPERM || err->code == EROFS)) {
+                /* delegated, yet not for everything asked: go without */
+                error_clear(err);
+                free(c->st.cgroup_path);
+                c->st.cgroup_path = NULL;
+                return 0;
+        }
+        c->cgroup_made = r >= 0;
+        return r;
+}
+
+/* Idmapped bind mounts for a container with a user namespace: made here,
+ * where the privilege is, and handed to the init before GO. */
+static int send_idmapped_mounts(struct create_ctx *c, struct error *err)
+{
+        _cleanup_close_ int userns = -EBADF;
+        int *fds = NULL;
+        size_t n = 0;
+        int r;
+
+        if (c->ns.join_fd[NS_USER] >= 0)
+                userns = fcntl(c->ns.join_fd[NS_USER], F_DUPFD_CLOEXEC, 3);
+        else if (c->ns.new_flags & CLONE_NEWUSER) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) c->child);
+                userns = open(path, O_RDONLY | O_CLOEXEC);
+        } else
+                return 0;
+        if (userns < 0)
+                return error_set(err, errno, "open the container's user namespace");
+        r = ns_prepare_idmapped_mounts(c->spec, c->bundle, userns, c->rootless, &fds, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && n > 0 && i < c->spec->n_mounts; i++)
+                if (fds[i] >= 0 && (r = sync_send_fd_code(c->sync_fd, SYNC_MOUNT_FD, (int) i, fds[i])) < 0)
+                        error_set(err, -r, "send mounts[%zu] to the container init", i);
+        ns_mount_fds_free(fds, c->spec->n_mounts);
+        return r < 0 ? error_ret(err) : 0;
+}
+
 static int create_container(struct create_ctx *c, struct error *err)
 {
         struct sync_msg m;
         int r;
 
+        c->rootless = ns_rootless();
         r = load_config(c, err);
         if (r >= 0)
                 r = ns_plan_init(c->spec, &c->ns, err);
         if (r >= 0)
                 r = validate_spec(c, err);
+        if (r >= 0 && create_needs_sealed_exe(c))
+                r = process_ensure_sealed_exe(err); /* may start over: no side effects before */
         if (r >= 0)
                 r = cgroup_resolve_path(c->spec->linux_.cgroups_path, c->o->id, c->rt->systemd_cgroup,
                                         &c->st.cgroup_path, err);
@@ -422,22 +548,25 @@ static int create_container(struct create_ctx *c, struct error *err)
                 c->console_fd = terminal_connect(c->o->console_socket, err);
                 r = c->console_fd;
         }
-        if (r >= 0) {
-                /* made before the init exists, which enters it itself */
-                add_default_device_rules(c->spec);
-                r = cgroup_create(c->st.cgroup_path, c->spec->linux_.resources, 0, err);
-                c->cgroup_made = r >= 0;
-        }
+        if (r >= 0)
+                r = make_cgroup(c, err);
         if (r >= 0)
                 r = spawn_init(c, err);
         if (r < 0)
                 return r;
         c->st.pid = c->child;
+        /* through the host's /proc: see process_set_oom_score_adj */
+        r = process_set_oom_score_adj(c->spec->process, c->child, err);
+        if (r < 0)
+                return r;
         if (c->ns.new_flags & CLONE_NEWUSER) {
-                r = ns_write_id_maps(c->child, &c->spec->linux_, err);
+                r = ns_write_id_maps(c->child, &c->spec->linux_, c->rootless, err);
                 if (r < 0)
                         return r;
         }
+        r = send_idmapped_mounts(c, err);
+        if (r < 0)
+                return r;
         r = sync_send(c->sync_fd, SYNC_GO, 0, NULL);
         if (r < 0)
                 return error_set(err, -r, "sync with the container init");
@@ -608,6 +737,11 @@ int container_load(const struct runtime_ctx *ctx, const char *id, int *ret_dirfd
                 return r;
         free(st->id);
         st->id = xstrdup(id);
+        if (st->cgroup_path && !*st->cgroup_path) {
+                /* recorded as "": no cgroup (rootless) */
+                free(st->cgroup_path);
+                st->cgroup_path = NULL;
+        }
         if (ret_dirfd)
                 *ret_dirfd = TAKE_FD(dirfd);
         *ret = st;
@@ -690,6 +824,40 @@ static int signal_init(const struct state *st, int sig, struct error *err)
         return 0;
 }
 
+/* kill --all of a container without a cgroup (rootless): with its own pid
+ * namespace SIGKILL to the init takes everything with it; other signals
+ * go to each process of that namespace.  Without one, to the init and its
+ * descendants. */
+static int kill_all_without_cgroup(const struct state *st, int sig, struct error *err)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!proc_alive(st->pid, st->pid_start))
+                return 0;
+        if (st->has_pidns && sig == SIGKILL)
+                return signal_init(st, sig, err);
+        r = ns_container_pids(st->pid, st->pid_start, st->has_pidns, &pids, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_close_ int pfd = (int) syscall(SYS_pidfd_open, pids[i], 0);
+                if (pfd >= 0)
+                        (void) syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+        }
+        return 0;
+}
+
+static int need_cgroup(const struct state *st, const char *what, struct error *err)
+{
+        if (!st->cgroup_path)
+                return error_setx(err, EOPNOTSUPP,
+                                  "%s: container `%s` has no cgroup (rootless, without a delegated cgroup v2 subtree)",
+                                  what, st->id);
+        return 0;
+}
+
 int container_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool all, struct error *err)
 {
         _cleanup_(state_freep) struct state *st = NULL;
@@ -709,6 +877,8 @@ int container_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool 
                         return r;
                 return 0;
         }
+        if (all)
+                return kill_all_without_cgroup(st, sig, err);
         if (s == STATUS_STOPPED)
                 return error_setx(err, ESRCH, "container not running");
         return signal_init(st, sig, err);
@@ -720,7 +890,8 @@ static int kill_and_wait(struct state *st, struct error *err)
         if (st->cgroup_path) {
                 (void) cgroup_freeze(st->cgroup_path, false, NULL);
                 (void) cgroup_kill_all(st->cgroup_path, SIGKILL, NULL);
-        }
+        } else if (!st->has_pidns)
+                (void) kill_all_without_cgroup(st, SIGKILL, NULL);
         if (proc_alive(st->pid, st->pid_start)) {
                 _cleanup_close_ int pfd = (int) syscall(SYS_pidfd_open, st->pid, 0);
                 if (pfd >= 0 && proc_alive(st->pid, st->pid_start)) {
@@ -785,6 +956,9 @@ int container_pause(const struct runtime_ctx *ctx, const char *id, bool pause, s
                 return error_setx(err, EINVAL, "container not running");
         if (!pause && s != STATUS_PAUSED)
                 return error_setx(err, EINVAL, "container not paused");
+        r = need_cgroup(st, pause ? "pause" : "resume", err);
+        if (r < 0)
+                return r;
         return cgroup_freeze(st->cgroup_path, pause, err);
 }
 
@@ -835,6 +1009,8 @@ int container_pids(const struct runtime_ctx *ctx, const char *id, pid_t **ret, s
                 *ret_n = 0;
                 return 0;
         }
+        if (!st->cgroup_path)
+                return ns_container_pids(st->pid, st->pid_start, st->has_pidns, ret, ret_n, err);
         return cgroup_pids(st->cgroup_path, ret, ret_n, err);
 }
 
@@ -849,5 +1025,8 @@ int container_update(const struct runtime_ctx *ctx, const char *id, const struct
                 return r;
         if (state_current_status(st) == STATUS_STOPPED)
                 return error_setx(err, EINVAL, "container not running");
+        r = need_cgroup(st, "update", err);
+        if (r < 0)
+                return r;
         return cgroup_update(st->cgroup_path, res, err);
 }

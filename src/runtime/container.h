@@ -59,6 +59,8 @@ struct exec_opts {
         const char *console_socket;
         const char *pid_file;
         int preserve_fds;
+        const char *apparmor;      /* --apparmor: process.apparmorProfile */
+        const char *process_label; /* --process-label: process.selinuxLabel */
 };
 
 int container_exec(const struct runtime_ctx *ctx, const struct exec_opts *o, int *ret_status, struct error *err);

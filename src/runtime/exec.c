@@ -34,7 +34,10 @@ struct exec_ctx {
         int pidfd, sync_fd, console_fd;
         int join_flags;                /* namespaces to join, other than pid */
         bool join_pid;
-        pid_t child;
+        bool ptrace_before;            /* CAP_SYS_PTRACE may be held in the container already */
+        pid_t joiner;                  /* first child: joins, then clones the one that runs */
+        pid_t child;                   /* the process that runs (the joiner until SYNC_CHILD) */
+        int gate[2];                   /* joiner → child: EOF once the runtime knows the child */
 };
 
 /* Which of the init's namespaces differ from ours: those are joined. */
@@ -51,8 +54,15 @@ static int ns_to_join(pid_t pid, int *ret_flags, bool *ret_pid)
 
                 snprintf(a, sizeof(a), "/proc/%d/ns/%s", (int) pid, n);
                 snprintf(b, sizeof(b), "/proc/self/ns/%s", n);
-                if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
-                        continue; /* a kernel without this namespace type */
+                if (stat(b, &sb) < 0) {
+                        if (errno == ENOENT)
+                                continue; /* a kernel without this namespace type */
+                        return -errno;
+                }
+                /* never skip on failure (EACCES on a non-dumpable init, a
+                 * dead init): the process would run outside the container */
+                if (stat(a, &sa) < 0)
+                        return -errno;
                 if (sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev)
                         continue;
                 if (types[i] == NS_PID)
@@ -105,6 +115,36 @@ static int parse_user(const char *s, struct spec_user *u, struct error *err)
         return 0;
 }
 
+static bool strv_contains(char **v, const char *s)
+{
+        for (; v && *v; v++)
+                if (strcmp(*v, s) == 0)
+                        return true;
+        return false;
+}
+
+/* --cap: into bounding, effective and permitted.  Not into inheritable
+ * (CVE-2022-29162: programs with inheritable file capabilities would gain
+ * them at execve); into ambient only where inheritable already has it,
+ * since an ambient capability needs that. */
+static void exec_add_caps(struct spec_caps *caps, char **add)
+{
+        char ***sets[] = { &caps->bounding, &caps->effective, &caps->permitted, &caps->ambient };
+
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++)
+                for (char **a = add; *a; a++) {
+                        char *one[] = { *a, NULL }, **n;
+
+                        if (strv_contains(*sets[i], *a))
+                                continue;
+                        if (sets[i] == &caps->ambient && !strv_contains(caps->inheritable, *a))
+                                continue;
+                        n = strv_concat(*sets[i], one);
+                        strv_free(*sets[i]);
+                        *sets[i] = n;
+                }
+}
+
 /* The process to run: --process, or the config's with the CLI's changes
  * (it keeps the config's capabilities, no_new_privs and LSM labels). */
 static int exec_build_process(struct exec_ctx *c, struct error *err)
@@ -150,38 +190,36 @@ static int exec_build_process(struct exec_ctx *c, struct error *err)
         }
         if (o->no_new_privs)
                 p->no_new_privileges = true;
-        if (o->caps && o->caps[0]) {
-                if (!p->caps)
-                        p->caps = xzalloc(sizeof(*p->caps));
-                char ***sets[] = { &p->caps->bounding, &p->caps->effective, &p->caps->permitted,
-                                   &p->caps->inheritable, &p->caps->ambient };
-                for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
-                        char **n = strv_concat(*sets[i], o->caps);
-                        strv_free(*sets[i]);
-                        *sets[i] = n;
-                }
+        if (o->apparmor) {
+                free(p->apparmor_profile);
+                p->apparmor_profile = xstrdup(o->apparmor);
         }
+        if (o->process_label) {
+                free(p->selinux_label);
+                p->selinux_label = xstrdup(o->process_label);
+        }
+        /* no capabilities list: nothing is dropped, nothing to add */
+        if (o->caps && o->caps[0] && p->caps)
+                exec_add_caps(p->caps, o->caps);
         if (p->caps) {
                 r = caps_validate(p->caps, err);
                 if (r < 0)
                         return r;
         }
+        r = process_check_lsm(p, NULL, err);
+        if (r < 0)
+                return r;
         if (p->terminal && o->detach && !o->console_socket)
                 return error_setx(err, EINVAL, "--console-socket: required with --tty and --detach");
         return 0;
 }
 
+/* In the container already (see exec_joiner): the process setup. */
 static int exec_child_setup(struct exec_ctx *c, struct exec_final *f, struct error *err)
 {
         const struct spec_process *p = c->process;
-        struct sync_msg m;
         int r;
 
-        r = sync_expect(c->sync_fd, SYNC_GO, &m, err);
-        if (r < 0)
-                return r;
-        if (c->join_flags && setns(c->pidfd, c->join_flags) < 0)
-                return error_set(err, errno, "join the container's namespaces");
         if (p->terminal) {
                 _cleanup_close_ int master = -EBADF, slave = -EBADF;
                 r = terminal_open_pty(p->has_console_size ? &p->console_size : NULL, &master, &slave, err);
@@ -203,15 +241,16 @@ static int exec_child_setup(struct exec_ctx *c, struct exec_final *f, struct err
         if (r < 0)
                 return r;
         f->env = process_build_env(p);
-        if (process_seccomp_early(p) && f->seccomp) {
-                r = seccomp_apply(f->seccomp, NULL, err);
-                if (r < 0)
-                        return r;
-                f->seccomp_loaded = true;
-        }
-        r = process_set_user(p, true, err);
+        r = exec_seccomp_point(f, true, c->sync_fd, err);
+        if (r < 0)
+                return r;
+        /* setgroups is denied in a user namespace whose gid map a
+         * rootless runtime wrote itself */
+        r = process_set_user(p, ns_setgroups_allowed(), err);
         if (r >= 0)
                 r = process_drop_privileges(p, err);
+        if (r >= 0)
+                r = exec_seccomp_point(f, false, c->sync_fd, err);
         return r;
 }
 
@@ -224,9 +263,21 @@ static _noreturn_ void exec_child(struct exec_ctx *c)
                 .preserve_fds = c->o->preserve_fds,
         };
         struct sync_msg m;
+        char byte;
+        const int keep[] = { c->sync_fd, c->console_fd };
 
+        /* our parent is the runtime (CLONE_PARENT) */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 _exit(1);
+        /* go on once the joiner told the runtime our pid: then every
+         * message of ours comes after that one */
+        close(c->gate[1]);
+        while (read(c->gate[0], &byte, 1) < 0 && errno == EINTR)
+                ;
+        /* fds the runtime inherited and does not pass on: gone now rather
+         * than at execve (a container holding CAP_SYS_PTRACE could reach
+         * them through /proc/PID/fd meanwhile) */
+        exec_close_stray_fds(c->o->preserve_fds, keep, ELEMENTSOF(keep));
         if (exec_child_setup(c, &f, &err) < 0 || sync_send(c->sync_fd, SYNC_CREATED, 0, NULL) < 0 ||
             sync_expect(c->sync_fd, SYNC_START, &m, &err) < 0) {
                 sync_send_error(c->sync_fd, &err);
@@ -239,37 +290,99 @@ static _noreturn_ void exec_child(struct exec_ctx *c)
         _exit(127);
 }
 
+/* The joiner, our first child, stays in our pid namespace, out of the
+ * container's sight, while it joins the container's other namespaces.
+ * Only then does it clone the process that runs: that one is born in the
+ * container's pid namespace already inside its mount namespace, root and
+ * cwd, and non-dumpable (CVE-2019-5736: /proc/PID/{exe,root,cwd,fd} of a
+ * process of ours must not open up to the container), as our own child
+ * (CLONE_PARENT), so that we wait for it.  Returns the clone's result
+ * (0 in the new process) or -errno. */
+static pid_t exec_join(struct exec_ctx *c, struct error *err)
+{
+        int flags = c->join_flags | (c->join_pid ? CLONE_NEWPID : 0);
+        struct sync_msg m;
+        pid_t pid;
+        int r;
+
+        r = sync_expect(c->sync_fd, SYNC_GO, &m, err);
+        if (r < 0)
+                return r;
+        /* through the host's /proc while we still may (see process.h) */
+        r = process_set_oom_score_adj(c->process, 0, err);
+        if (r < 0)
+                return r;
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return error_set(err, errno, "prctl PR_SET_DUMPABLE");
+        if (flags && setns(c->pidfd, flags) < 0)
+                return error_set(err, errno, "join the container's namespaces");
+        pid = (pid_t) syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid < 0)
+                return error_set(err, errno, "clone the exec process");
+        return pid;
+}
+
+static _noreturn_ void exec_joiner(struct exec_ctx *c)
+{
+        struct error err = ERROR_INIT;
+        pid_t pid;
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                _exit(1);
+        pid = exec_join(c, &err);
+        if (pid == 0)
+                exec_child(c);
+        if (pid < 0) {
+                sync_send_error(c->sync_fd, &err);
+                _exit(1);
+        }
+        if (sync_send(c->sync_fd, SYNC_CHILD, (int) pid, NULL) < 0) {
+                (void) kill(pid, SIGKILL);
+                _exit(1);
+        }
+        _exit(0); /* closes the gate */
+}
+
 static int exec_spawn(struct exec_ctx *c, struct error *err)
 {
-        _cleanup_close_ int own_pid = -EBADF;
         int pair[2];
         pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return error_set(err, errno, "socketpair");
-        if (c->join_pid) {
-                /* our children are born in the container's pid namespace */
-                own_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-                if (own_pid < 0 || setns(c->pidfd, CLONE_NEWPID) < 0) {
-                        close(pair[0]);
-                        close(pair[1]);
-                        return error_set(err, errno, "join the container's pid namespace");
-                }
+        if (pipe2(c->gate, O_CLOEXEC) < 0) {
+                close(pair[0]);
+                close(pair[1]);
+                return error_set(err, errno, "pipe");
         }
         pid = fork();
         if (pid == 0) {
                 close(pair[0]);
                 c->sync_fd = pair[1];
-                exec_child(c);
+                exec_joiner(c);
         }
-        if (own_pid >= 0)
-                (void) setns(own_pid, CLONE_NEWPID);
         close(pair[1]);
+        close(c->gate[0]);
+        close(c->gate[1]);
         c->sync_fd = pair[0];
         if (pid < 0)
                 return error_set(err, errno, "fork");
-        c->child = pid;
+        c->joiner = c->child = pid;
         return 0;
+}
+
+/* linux.seccomp.listenerPath gets the listener fd with a
+ * ContainerProcessState whose pid is the exec'd process. */
+static int exec_send_seccomp_fd(struct exec_ctx *c, int fd, struct error *err)
+{
+        _cleanup_free_ char *state = NULL, *msg = NULL;
+
+        if (fd < 0)
+                return error_setx(err, EPROTO, "seccomp listener fd message without an fd");
+        state = state_to_oci_json(c->st, state_current_status(c->st), false);
+        msg = xasprintf("{\"ociVersion\":\"%s\",\"pid\":%d,\"state\":%s}", OCI_SPEC_VERSION, (int) c->child,
+                        state);
+        return seccomp_send_notify_fd(c->config->linux_.seccomp, fd, msg, err);
 }
 
 static int exec_drive(struct exec_ctx *c, int *ret_master, struct error *err)
@@ -293,6 +406,20 @@ static int exec_drive(struct exec_ctx *c, int *ret_master, struct error *err)
                         return error_setx(err, m.code, "%s", m.text);
                 if (m.type == SYNC_PTY) {
                         *ret_master = m.fd;
+                        continue;
+                }
+                if (m.type == SYNC_CHILD) {
+                        c->child = m.code;
+                        (void) RETRY_EINTR(waitpid(c->joiner, NULL, 0));
+                        c->joiner = 0;
+                        continue;
+                }
+                if (m.type == SYNC_SECCOMP) {
+                        r = exec_send_seccomp_fd(c, m.fd, err);
+                        if (m.fd >= 0)
+                                close(m.fd);
+                        if (r < 0)
+                                return r;
                         continue;
                 }
                 if (m.type == SYNC_CREATED)
@@ -347,6 +474,41 @@ static int exec_wait(pid_t pid, int master, int *ret_status)
         return 0;
 }
 
+#define EXEC_PTRACE_MARK "exec-cap-sys-ptrace"
+
+/* CVE-2019-5736 where non-dumpability is not enough: a process of the
+ * container holding CAP_SYS_PTRACE in our user namespace (the container
+ * has none of its own) can open /proc/PID/exe of ours.  Such a process
+ * comes from the config (the init and its descendants), from an earlier
+ * exec that granted it (marked in the state dir), or is this exec's; then
+ * we run from a sealed copy of the binary (process_ensure_sealed_exe).
+ * An exec granting the capability into a created container whose init
+ * still waits as the plain binary is refused. */
+static int exec_guard_exe(struct exec_ctx *c, int dirfd, enum container_status s, struct error *err)
+{
+        _cleanup_close_ int mark = -EBADF;
+        bool widens;
+        int r;
+
+        if (c->join_flags & CLONE_NEWUSER)
+                return 0; /* its capabilities stop at its own user namespace */
+        widens = !c->ptrace_before && process_caps_may_hold(c->process->caps, "CAP_SYS_PTRACE");
+        if (!c->ptrace_before && !widens && faccessat(dirfd, EXEC_PTRACE_MARK, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        if (widens && s == STATUS_CREATED && !process_exe_is_sealed(c->st->pid))
+                return error_setx(err, EPERM,
+                                  "process.capabilities: CAP_SYS_PTRACE for a process in created container `%s` "
+                                  "would expose the runtime binary its init runs from (CVE-2019-5736); start it first",
+                                  c->o->id);
+        r = process_ensure_sealed_exe(err);
+        if (r < 0 || !widens)
+                return r;
+        mark = openat(dirfd, EXEC_PTRACE_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (mark < 0)
+                return error_set(err, errno, "mark the state of `%s`", c->o->id);
+        return 0;
+}
+
 static int exec_prepare(const struct runtime_ctx *ctx, struct exec_ctx *c, struct error *err)
 {
         _cleanup_close_ int dirfd = -EBADF;
@@ -369,13 +531,22 @@ static int exec_prepare(const struct runtime_ctx *ctx, struct exec_ctx *c, struc
         r = spec_parse(raw, len, &c->config, err);
         if (r < 0)
                 return r;
+        if (!c->config->process)
+                return error_setx(err, EINVAL, "the config of `%s` has no process", c->o->id);
+        c->ptrace_before = process_caps_may_hold(c->config->process->caps, "CAP_SYS_PTRACE");
         r = exec_build_process(c, err);
         if (r < 0)
                 return r;
         c->pidfd = (int) syscall(SYS_pidfd_open, c->st->pid, 0);
         if (c->pidfd < 0 || !proc_alive(c->st->pid, c->st->pid_start))
                 return error_setx(err, ESRCH, "container not running");
-        ns_to_join(c->st->pid, &c->join_flags, &c->join_pid);
+        r = ns_to_join(c->st->pid, &c->join_flags, &c->join_pid);
+        if (r < 0)
+                return error_set(err, r, "inspect the namespaces of the container's init %d", (int) c->st->pid);
+        /* before any side effect: it may start the command over */
+        r = exec_guard_exe(c, dirfd, s, err);
+        if (r < 0)
+                return r;
         if (c->o->console_socket) {
                 c->console_fd = terminal_connect(c->o->console_socket, err);
                 if (c->console_fd < 0)
@@ -397,6 +568,8 @@ int container_exec(const struct runtime_ctx *ctx, const struct exec_opts *o, int
         if (r < 0 && c.child > 0) {
                 (void) kill(c.child, SIGKILL);
                 (void) waitpid(c.child, NULL, 0);
+                if (c.joiner > 0 && c.joiner != c.child)
+                        (void) waitpid(c.joiner, NULL, 0);
         } else if (r >= 0 && !o->detach)
                 (void) exec_wait(c.child, master, ret_status);
         else if (r >= 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -98,10 +99,12 @@ static int setup_terminal(const struct init_args *a, struct error *err)
         return terminal_make_controlling(slave, err);
 }
 
-static int setup_mounts(const struct init_args *a, struct error *err)
+static int setup_mounts(const struct init_args *a, const int *mount_fds, struct error *err)
 {
         const struct spec *s = a->spec;
         struct rootfs_opts o = {
+                .mount_fds = mount_fds,
+                .n_mount_fds = mount_fds ? s->n_mounts : 0,
                 .rootfs = a->rootfs,
                 .bundle = a->bundle,
                 .no_pivot = a->no_pivot,
@@ -111,6 +114,7 @@ static int setup_mounts(const struct init_args *a, struct error *err)
                 .cgroupns = a->ns->has[NS_CGROUP],
                 .before_pivot = before_pivot,
                 .userdata = (void *) a,
+                .mount_label = s->linux_.mount_label,
         };
         int r;
 
@@ -120,16 +124,50 @@ static int setup_mounts(const struct init_args *a, struct error *err)
         return rootfs_finalize(s, &o, err);
 }
 
+/* Wait for GO.  Before it the runtime may send detached trees it prepared
+ * for us (idmapped mounts, see ns_prepare_idmapped_mounts), one
+ * SYNC_MOUNT_FD per mounts[] index: *ret_fds gets s->n_mounts entries
+ * (-1: none), or stays NULL when none came. */
+static int await_go(const struct init_args *a, int **ret_fds, struct error *err)
+{
+        size_t n = a->spec->n_mounts;
+        struct sync_msg m;
+        int r;
+
+        while ((r = sync_recv(a->sync_fd, &m)) >= 0 && m.type == SYNC_MOUNT_FD) {
+                if (m.fd < 0 || m.code < 0 || (size_t) m.code >= n) {
+                        if (m.fd >= 0)
+                                close(m.fd);
+                        return error_setx(err, EPROTO, "bad mount fd message from the runtime");
+                }
+                if (!*ret_fds) {
+                        *ret_fds = xmalloc(n * sizeof(int));
+                        for (size_t i = 0; i < n; i++)
+                                (*ret_fds)[i] = -1;
+                }
+                if ((*ret_fds)[m.code] >= 0)
+                        close((*ret_fds)[m.code]);
+                (*ret_fds)[m.code] = m.fd;
+        }
+        if (r < 0)
+                return error_setx(err, EPIPE, "the runtime exited unexpectedly");
+        if (m.type != SYNC_GO)
+                return error_setx(err, EPROTO, "unexpected message %d from the runtime", m.type);
+        return 0;
+}
+
 static int init_setup(const struct init_args *a, struct exec_final *f, struct error *err)
 {
         const struct spec *s = a->spec;
         const struct spec_process *p = s->process;
-        struct sync_msg m;
+        int *mount_fds = NULL;
         int r;
 
-        r = sync_expect(a->sync_fd, SYNC_GO, &m, err);
-        if (r < 0)
+        r = await_go(a, &mount_fds, err);
+        if (r < 0) {
+                ns_mount_fds_free(mount_fds, s->n_mounts);
                 return r;
+        }
         /* into the container's cgroups ourselves, still host root (see
          * cgroup_enter_self for why not the runtime) */
         if (a->cgroup_path) {
@@ -152,17 +190,30 @@ static int init_setup(const struct init_args *a, struct exec_final *f, struct er
         r = set_names(s, a->ns, err);
         if (r < 0)
                 return r;
-        r = setup_mounts(a, err);
+        r = setup_mounts(a, mount_fds, err);
+        ns_mount_fds_free(mount_fds, s->n_mounts);
         if (r < 0)
                 return r;
+        {
+                /* what we inherited beyond stdio and the preserved fds
+                 * (namespace fds too, now joined) goes now rather than at
+                 * execve: see exec_child */
+                const int keep[] = { a->sync_fd, a->listen_fd, a->console_fd };
+                exec_close_stray_fds(a->preserve_fds, keep, ELEMENTSOF(keep));
+        }
         if (p->terminal) {
                 r = setup_terminal(a, err);
                 if (r < 0)
                         return r;
         }
-        if (!a->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 &&
-            errno != ENOSYS && errno != EPERM && errno != EACCES)
-                return error_set(err, errno, "create session keyring");
+        if (!a->no_new_keyring) {
+                r = process_set_keyring_label(p, err);
+                if (r < 0)
+                        return r;
+                if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS &&
+                    errno != EPERM && errno != EACCES)
+                        return error_set(err, errno, "create session keyring");
+        }
         r = process_setup_limits(p, err);
         if (r < 0)
                 return r;
@@ -173,19 +224,18 @@ static int init_setup(const struct init_args *a, struct exec_final *f, struct er
         if (r < 0)
                 return r;
         f->env = process_build_env(p);
-        if (process_seccomp_early(p) && s->linux_.seccomp) {
-                r = seccomp_apply(s->linux_.seccomp, NULL, err);
-                if (r < 0)
-                        return r;
-                f->seccomp_loaded = true;
-        }
-        r = process_set_user(p, true, err);
+        r = exec_seccomp_point(f, true, a->sync_fd, err);
+        if (r < 0)
+                return r;
+        /* setgroups is denied in a user namespace whose gid map a
+         * rootless runtime wrote itself */
+        r = process_set_user(p, ns_setgroups_allowed(), err);
         if (r < 0)
                 return r;
         r = process_drop_privileges(p, err);
         if (r < 0)
                 return r;
-        return 0;
+        return exec_seccomp_point(f, false, a->sync_fd, err);
 }
 
 /* Wait for `start`: RUN_CREATE accepts on start.sock (the starter sends
@@ -227,14 +277,16 @@ int exec_final(const struct exec_final *f, struct error *err)
         r = process_set_cpu_affinity(f->process, true, err);
         if (r < 0)
                 return r;
-        /* preserved fds (and LISTEN_FDS) survive exec; everything else of
-         * ours is closed by it */
+        /* preserved fds (and LISTEN_FDS) survive exec; everything else is
+         * closed by it.  Within the preserved range only what our caller
+         * passed us: those came without O_CLOEXEC, while every fd of ours
+         * has it from birth, and one of ours may well sit in that range
+         * when the caller passed fewer fds than it said (a leaked host
+         * directory fd is CVE-2024-21626's way out) */
         (void) syscall(SYS_close_range, 3 + f->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-        for (int fd = 3; fd < 3 + f->preserve_fds; fd++) {
-                int fl = fcntl(fd, F_GETFD);
-                if (fl >= 0)
-                        (void) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-        }
+        r = process_apply_lsm(f->process, err);
+        if (r < 0)
+                return r;
         if (f->seccomp && !f->seccomp_loaded) {
                 r = seccomp_apply(f->seccomp, NULL, err);
                 if (r < 0)
@@ -242,6 +294,47 @@ int exec_final(const struct exec_final *f, struct error *err)
         }
         execve(f->path, f->process->args, f->env);
         return error_set(err, errno, "exec `%s`", f->process->args[0]);
+}
+
+int exec_seccomp_point(struct exec_final *f, bool early, int sync_fd, struct error *err)
+{
+        int nfd = -1, r;
+
+        if (!f->seccomp || f->seccomp_loaded)
+                return 0;
+        if (early ? !process_seccomp_early(f->process) : !process_seccomp_notify(f->seccomp))
+                return 0;
+        r = seccomp_apply(f->seccomp, &nfd, err);
+        if (r < 0)
+                return r;
+        f->seccomp_loaded = true;
+        if (nfd < 0)
+                return 0;
+        /* the runtime, still on the host, connects to listenerPath: our
+         * own view of the filesystem is the container's by now */
+        r = sync_send_fd(sync_fd, SYNC_SECCOMP, nfd);
+        close(nfd);
+        if (r < 0)
+                return error_set(err, r, "linux.seccomp.listenerPath: hand the listener fd to the runtime");
+        return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+        return (*(const int *) a > *(const int *) b) - (*(const int *) a < *(const int *) b);
+}
+
+void exec_close_stray_fds(int preserve_fds, const int *keep, size_t n_keep)
+{
+        int sorted[16];
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_keep && n < ELEMENTSOF(sorted) - 1; i++)
+                if (keep[i] >= 3 + preserve_fds)
+                        sorted[n++] = keep[i];
+        qsort(sorted, n, sizeof(int), cmp_int);
+        sorted[n] = -1;
+        process_close_fds(3 + preserve_fds, sorted);
 }
 
 _noreturn_ void init_main(const struct init_args *a)

@@ -32,7 +32,10 @@ struct init_args {
 _noreturn_ void init_main(const struct init_args *a);
 
 /* Shared by init and exec: the last steps before execve: startContainer
- * hooks are the caller's; this does cpu affinity, late seccomp, fds, exec. */
+ * hooks are the caller's; this does cpu affinity, fds, LSM labels, late
+ * seccomp, exec.  Fds 3..3+preserve_fds-1 survive only if they came to us
+ * without O_CLOEXEC (from our caller): one of ours that happens to sit in
+ * that range is closed like all the others. */
 struct exec_final {
         const struct spec_process *process;
         const struct spec_seccomp *seccomp; /* NULL: none */
@@ -42,3 +45,15 @@ struct exec_final {
         int preserve_fds;
 };
 int exec_final(const struct exec_final *f, struct error *err);
+
+/* The two points where seccomp may load before the wait for start: EARLY
+ * (before the user switch) when process_seccomp_early() says so, and
+ * after the privileges are dropped when the filter has SCMP_ACT_NOTIFY
+ * rules.  Otherwise a no-op: exec_final loads it as late as possible.  A
+ * listener fd goes to the runtime over SYNC_FD (SYNC_SECCOMP), which
+ * hands it to linux.seccomp.listenerPath. */
+int exec_seccomp_point(struct exec_final *f, bool early, int sync_fd, struct error *err);
+
+/* Close every fd from 3 up, except the preserved ones (3..3+PRESERVE_FDS-1)
+ * and the N_KEEP in KEEP (any order; negative ones are ignored). */
+void exec_close_stray_fds(int preserve_fds, const int *keep, size_t n_keep);

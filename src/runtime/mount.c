@@ -305,9 +305,10 @@ static const struct {
 };
 
 /* A new detached instance of filesystem TYPE: fsopen, fsconfig (source,
- * superblock flags, data), create, fsmount.  Returns the mount fd. */
-static int fs_new_tree(const char *type, const char *source, unsigned long sb_flags, const char *data,
-                       struct error *err)
+ * superblock flags, data, SELinux context LABEL unless NULL), create,
+ * fsmount.  Returns the mount fd. */
+static int fs_new_tree_labeled(const char *type, const char *source, unsigned long sb_flags, const char *data,
+                               const char *label, struct error *err)
 {
         _cleanup_close_ int fsfd = -EBADF;
         int mfd, r;
@@ -326,6 +327,9 @@ static int fs_new_tree(const char *type, const char *source, unsigned long sb_fl
                 if (r < 0)
                         return r;
         }
+        /* a string of its own: MCS labels hold commas */
+        if (label && *label && fsconfig(fsfd, FSCONFIG_SET_STRING, "context", label, 0) < 0)
+                return fs_error(fsfd, err, errno, "linux.mountLabel");
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 _cleanup_free_ char *what = xasprintf("mount %s", type);
                 return fs_error(fsfd, err, errno, what);
@@ -334,6 +338,12 @@ static int fs_new_tree(const char *type, const char *source, unsigned long sb_fl
         if (mfd < 0)
                 return error_set(err, errno, "fsmount %s", type);
         return mfd;
+}
+
+static int fs_new_tree(const char *type, const char *source, unsigned long sb_flags, const char *data,
+                       struct error *err)
+{
+        return fs_new_tree_labeled(type, source, sb_flags, data, NULL, err);
 }
 
 int mount_new_tmpfs(uint64_t attr_set, const char *data)
@@ -702,6 +712,11 @@ static int host_tree_fallback(const char *host, struct mount_options *mo, struct
         return tree;
 }
 
+static bool mount_takes_label(const char *type)
+{
+        return strcmp(type, "tmpfs") == 0 || strcmp(type, "devpts") == 0 || strcmp(type, "mqueue") == 0;
+}
+
 static int do_fs(const struct mount_ctx *ctx, const struct spec_mount *m, const struct mount_options *mo_in,
                  struct error *err)
 {
@@ -712,7 +727,10 @@ static int do_fs(const struct mount_ctx *ctx, const struct spec_mount *m, const 
         struct statfs sfs;
         int r;
 
-        tree = fs_new_tree(m->type, m->source, mo.sb_flags, mo.data, err);
+        /* linux.mountLabel labels the filesystems made for the container
+         * (checked by the runtime to be on an SELinux host) */
+        tree = fs_new_tree_labeled(m->type, m->source, mo.sb_flags, mo.data,
+                                   mount_takes_label(m->type) ? ctx->mount_label : NULL, err);
         if (tree == -EPERM || tree == -EBUSY) {
                 if (sysfs)
                         tree = host_tree_fallback("/sys", &mo, err);

@@ -51,6 +51,7 @@ struct mount_ctx {
         bool cgroupns;
         const int *premounted;  /* optional detached trees by mount index, -1 none */
         size_t n_premounted;
+        const char *mount_label; /* linux.mountLabel (SELinux context= of tmpfs, devpts, mqueue), NULL: none */
 };
 
 /* Perform config mount IDX.  Errors read "mounts[IDX] (DEST): ...". */

@@ -7,16 +7,27 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "basic/chase.h"
 #include "basic/fileio.h"
 #include "runtime/process.h"
 #include "runtime/security.h"
 
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef SELINUX_MAGIC
+#define SELINUX_MAGIC 0xf97cff8c
 #endif
 
 static int parse_cpu_list(const char *s, cpu_set_t *set)
@@ -108,13 +119,6 @@ int process_setup_limits(const struct spec_process *p, struct error *err)
                 if (setrlimit(p->rlimits[i].resource, &rl) < 0)
                         return error_set(err, errno, "process.rlimits[%zu]: setrlimit %s", i, p->rlimits[i].type);
         }
-        if (p->has_oom_score_adj) {
-                char buf[32];
-                snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-                r = write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf);
-                if (r < 0)
-                        return error_set(err, -r, "process.oomScoreAdj: write `/proc/self/oom_score_adj`");
-        }
         if (p->scheduler) {
                 r = set_scheduler(p->scheduler, err);
                 if (r < 0)
@@ -126,6 +130,24 @@ int process_setup_limits(const struct spec_process *p, struct error *err)
                         return error_set(err, errno, "process.ioPriority: ioprio_set");
         }
         umask(p->user.has_umask ? p->user.umask : 0022);
+        return 0;
+}
+
+int process_set_oom_score_adj(const struct spec_process *p, pid_t pid, struct error *err)
+{
+        char path[64], buf[32];
+        int r;
+
+        if (!p->has_oom_score_adj)
+                return 0;
+        if (pid > 0)
+                snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int) pid);
+        else
+                snprintf(path, sizeof(path), "/proc/self/oom_score_adj");
+        snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+        r = write_file_at(AT_FDCWD, path, buf);
+        if (r < 0)
+                return error_set(err, -r, "process.oomScoreAdj: write `%s`", path);
         return 0;
 }
 
@@ -202,13 +224,26 @@ int process_resolve_exec(const struct spec_process *p, char **ret_path, struct e
 
 int process_chdir(const struct spec_process *p, struct error *err)
 {
+        _cleanup_close_ int rootfd = -EBADF, fd = -EBADF;
         char buf[PATH_MAX];
         const char *cwd = p->cwd && *p->cwd ? p->cwd : "/";
 
-        if (chdir(cwd) < 0)
+        /* CVE-2024-21626: cwd "/proc/self/fd/N" would land on whatever a
+         * leaked fd of ours points to, outside the root.  Resolve it
+         * inside our root with magic links refused, then enter that very
+         * directory. */
+        rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return error_set(err, errno, "process.cwd: open /");
+        fd = chase_open(rootfd, cwd, O_PATH | O_DIRECTORY, 0);
+        if (fd == -ELOOP)
+                return error_setx(err, ELOOP, "process.cwd: `%s` goes through a magic link or too many symlinks",
+                                  cwd);
+        if (fd < 0)
+                return error_set(err, fd, "process.cwd: chdir to `%s`", cwd);
+        if (fchdir(fd) < 0)
                 return error_set(err, errno, "process.cwd: chdir to `%s`", cwd);
-        /* CVE-2024-21626: a cwd reached through a leaked fd would show up
-         * as "(unreachable)..." here; refuse anything not under our root */
+        /* belt and braces: a cwd outside the root reads "(unreachable)..." */
         if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
                 return error_setx(err, EPERM, "process.cwd: current working directory is outside of the container root");
         return 0;
@@ -305,4 +340,240 @@ char **process_build_env(const struct spec_process *p)
                 env[n] = xasprintf("HOME=%s", h ? h : "/");
         }
         return env; /* strings borrowed except HOME: the process execs or exits */
+}
+
+bool process_seccomp_notify(const struct spec_seccomp *sc)
+{
+        if (!sc)
+                return false;
+        if (sc->default_action && strcmp(sc->default_action, "SCMP_ACT_NOTIFY") == 0)
+                return true;
+        for (size_t i = 0; i < sc->n_syscalls; i++)
+                if (sc->syscalls[i].action && strcmp(sc->syscalls[i].action, "SCMP_ACT_NOTIFY") == 0)
+                        return true;
+        return false;
+}
+
+bool process_caps_may_hold(const struct spec_caps *caps, const char *name)
+{
+        char *const *sets[5];
+
+        if (!caps)
+                return true; /* nothing is dropped */
+        sets[0] = caps->bounding;
+        sets[1] = caps->effective;
+        sets[2] = caps->permitted;
+        sets[3] = caps->inheritable;
+        sets[4] = caps->ambient;
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++)
+                for (char *const *c = sets[i]; c && *c; c++)
+                        if (strcmp(*c, name) == 0)
+                                return true;
+        return false;
+}
+
+/* Linux security modules */
+
+static bool apparmor_enabled(void)
+{
+        _cleanup_free_ char *v = NULL;
+
+        /* built in but possibly disabled on the kernel command line */
+        if (read_full_file_at(AT_FDCWD, "/sys/module/apparmor/parameters/enabled", 64, &v, NULL) < 0)
+                return false;
+        return v[0] == 'Y';
+}
+
+static bool selinux_enabled(void)
+{
+        struct statfs sfs;
+
+        return statfs("/sys/fs/selinux", &sfs) == 0 && (uint32_t) sfs.f_type == SELINUX_MAGIC;
+}
+
+int process_check_lsm(const struct spec_process *p, const char *mount_label, struct error *err)
+{
+        if (p && p->apparmor_profile && *p->apparmor_profile && !apparmor_enabled())
+                return error_setx(err, EOPNOTSUPP,
+                                  "process.apparmorProfile: profile `%s` requested, but AppArmor is not enabled on this host",
+                                  p->apparmor_profile);
+        if (p && p->selinux_label && *p->selinux_label && !selinux_enabled())
+                return error_setx(err, EOPNOTSUPP,
+                                  "process.selinuxLabel: label `%s` requested, but SELinux is not enabled on this host",
+                                  p->selinux_label);
+        if (mount_label && *mount_label && !selinux_enabled())
+                return error_setx(err, EOPNOTSUPP,
+                                  "linux.mountLabel: label `%s` requested, but SELinux is not enabled on this host",
+                                  mount_label);
+        return 0;
+}
+
+/* Write VALUE to the LSM attribute file ATTR of this thread, inside the
+ * container.  CVE-2019-16884: the image or a mount may have put a file
+ * of its own at that path, and a write that lands there would leave the
+ * process unconfined without a word; so the file is resolved inside the
+ * root without magic links or a final symlink and must be on procfs.
+ * -ENOENT (ERR untouched) when the attribute does not exist. */
+static int lsm_write_attr(const char *field, const char *attr, const char *value, struct error *err)
+{
+        _cleanup_close_ int rootfd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *path = xasprintf("/proc/thread-self/attr/%s", attr);
+        struct statfs sfs;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return error_set(err, errno, "%s: open /", field);
+        fd = chase_open(rootfd, path, O_WRONLY | O_NOFOLLOW | O_NOCTTY, 0);
+        if (fd == -ENOENT)
+                return -ENOENT;
+        if (fd < 0)
+                return error_set(err, fd, "%s: open `%s`", field, path);
+        if (fstatfs(fd, &sfs) < 0)
+                return error_set(err, errno, "%s: statfs `%s`", field, path);
+        if (sfs.f_type != PROC_SUPER_MAGIC)
+                return error_setx(err, EXDEV, "%s: `%s` is not on procfs", field, path);
+        n = RETRY_EINTR(write(fd, value, len));
+        if (n < 0)
+                return error_set(err, errno, "%s: write `%s`", field, path);
+        if ((size_t) n != len)
+                return error_setx(err, EIO, "%s: short write to `%s`", field, path);
+        return 0;
+}
+
+int process_set_keyring_label(const struct spec_process *p, struct error *err)
+{
+        int r;
+
+        if (!p->selinux_label || !*p->selinux_label)
+                return 0;
+        r = lsm_write_attr("process.selinuxLabel", "keycreate", p->selinux_label, err);
+        if (r == -ENOENT)
+                return error_setx(err, ENOENT, "process.selinuxLabel: /proc/thread-self/attr/keycreate is missing");
+        return r;
+}
+
+int process_apply_lsm(const struct spec_process *p, struct error *err)
+{
+        int r;
+
+        if (p->apparmor_profile && *p->apparmor_profile) {
+                /* what aa_change_onexec() writes; the per-module file
+                 * appeared in Linux 5.1, the shared one is older */
+                _cleanup_free_ char *cmd = xasprintf("exec %s", p->apparmor_profile);
+                r = lsm_write_attr("process.apparmorProfile", "apparmor/exec", cmd, err);
+                if (r == -ENOENT)
+                        r = lsm_write_attr("process.apparmorProfile", "exec", cmd, err);
+                if (r == -ENOENT)
+                        return error_setx(err, ENOENT, "process.apparmorProfile: /proc/thread-self/attr/exec is missing");
+                if (r < 0)
+                        return r;
+        }
+        if (p->selinux_label && *p->selinux_label) {
+                r = lsm_write_attr("process.selinuxLabel", "exec", p->selinux_label, err);
+                if (r == -ENOENT)
+                        return error_setx(err, ENOENT, "process.selinuxLabel: /proc/thread-self/attr/exec is missing");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* CVE-2019-5736, for the one case non-dumpability does not cover */
+
+static bool exe_is_sealed(int fd)
+{
+        const int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+        int seals = fcntl(fd, F_GET_SEALS);
+
+        /* a plain tmpfs file reports F_SEAL_SEAL alone */
+        return seals >= 0 && (seals & want) == want;
+}
+
+/* Our argv as the kernel recorded it (getopt permutes the pointers, not
+ * these bytes). */
+static char **self_argv(void)
+{
+        _cleanup_free_ char *raw = NULL;
+        size_t len = 0, n = 0;
+        char **argv;
+
+        if (read_full_file_at(AT_FDCWD, "/proc/self/cmdline", 1 << 22, &raw, &len) < 0 || len == 0)
+                return NULL;
+        for (size_t i = 0; i < len; i++)
+                n += raw[i] == 0;
+        if (raw[len - 1] != 0)
+                n++;
+        argv = xzalloc((n + 1) * sizeof(char *));
+        for (size_t i = 0, k = 0; i < len && k < n; k++) {
+                argv[k] = xstrdup(raw + i);
+                i += strlen(raw + i) + 1;
+        }
+        return argv;
+}
+
+static int copy_to_sealed_memfd(int src, struct error *err)
+{
+        _cleanup_close_ int mfd = -EBADF;
+        char path[64];
+        struct stat st;
+        int ro;
+
+        mfd = memfd_create("berth-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+        if (mfd < 0 && errno == EINVAL) /* before Linux 6.3 */
+                mfd = memfd_create("berth-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return error_set(err, errno, "memfd_create");
+        if (fstat(src, &st) < 0)
+                return error_set(err, errno, "stat /proc/self/exe");
+        for (off_t off = 0; off < st.st_size;) {
+                ssize_t n = sendfile(mfd, src, &off, st.st_size - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return error_set(err, n < 0 ? errno : EIO, "copy /proc/self/exe");
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+                return error_set(err, errno, "seal the copy of /proc/self/exe");
+        /* execve refuses a file open for writing (ETXTBSY): keep a
+         * read-only descriptor of it only */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+        ro = open(path, O_RDONLY | O_CLOEXEC);
+        if (ro < 0)
+                return error_set(err, errno, "reopen the copy of /proc/self/exe");
+        return ro;
+}
+
+bool process_exe_is_sealed(pid_t pid)
+{
+        _cleanup_close_ int fd = -EBADF;
+        char path[64];
+
+        if (pid > 0)
+                snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
+        else
+                snprintf(path, sizeof(path), "/proc/self/exe");
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd >= 0 && exe_is_sealed(fd);
+}
+
+int process_ensure_sealed_exe(struct error *err)
+{
+        _cleanup_close_ int self = -EBADF, mfd = -EBADF;
+        _cleanup_strv_free_ char **argv = NULL;
+
+        self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return error_set(err, errno, "open /proc/self/exe");
+        if (exe_is_sealed(self))
+                return 0;
+        argv = self_argv();
+        if (!argv)
+                return error_setx(err, EIO, "read /proc/self/cmdline");
+        mfd = copy_to_sealed_memfd(self, err);
+        if (mfd < 0)
+                return mfd;
+        (void) syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+        return error_set(err, errno, "re-execute from a sealed copy of the runtime");
 }

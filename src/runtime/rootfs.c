@@ -134,6 +134,7 @@ static int setup_mounts(int rootfd, const struct spec *s, const struct rootfs_op
                 .cgroupns = o->cgroupns,
                 .premounted = o->mount_fds,
                 .n_premounted = o->n_mount_fds,
+                .mount_label = o->mount_label,
         };
         int r;
 

@@ -24,6 +24,7 @@ struct rootfs_opts {
          * rootfs_prepare_idmapped_mount(); used instead of the source. */
         const int *mount_fds;
         size_t n_mount_fds;
+        const char *mount_label; /* linux.mountLabel, NULL: none */
 };
 
 /* Runs in the container's init after it entered its namespaces (mount ns

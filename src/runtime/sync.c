@@ -22,7 +22,12 @@ int sync_send(int fd, int type, int code, const char *text)
 
 int sync_send_fd(int fd, int type, int passfd)
 {
-        struct sync_msg m = { .type = type };
+        return sync_send_fd_code(fd, type, 0, passfd);
+}
+
+int sync_send_fd_code(int fd, int type, int code, int passfd)
+{
+        struct sync_msg m = { .type = type, .code = code };
         char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
         struct iovec iov = { .iov_base = &m, .iov_len = offsetof(struct sync_msg, text) + 1 };
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };

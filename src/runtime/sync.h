@@ -15,6 +15,10 @@ enum sync_type {
         SYNC_RELEASED,   /* child → runtime */
         SYNC_START,      /* runtime → child: exec now */
         SYNC_ERROR,      /* child → runtime: code + message, child exits */
+        SYNC_MOUNT_FD,   /* runtime → init, before GO: code is a mounts[] index,
+                          * the fd a detached tree prepared for it (idmap) */
+        SYNC_SECCOMP,    /* child → runtime: the seccomp listener fd (SCM_RIGHTS) for listenerPath */
+        SYNC_CHILD,      /* exec's joining child → runtime: code is the pid of the process it cloned */
 };
 
 #define SYNC_MAX 8192
@@ -29,6 +33,8 @@ struct sync_msg {
 int sync_send(int fd, int type, int code, const char *text);
 /* Send a TYPE message carrying PASSFD. */
 int sync_send_fd(int fd, int type, int passfd);
+/* The same with a CODE (e.g. the mount index of SYNC_MOUNT_FD). */
+int sync_send_fd_code(int fd, int type, int code, int passfd);
 /* Receive one message; -EPIPE when the peer closed. */
 int sync_recv(int fd, struct sync_msg *m);
 /* Receive and require TYPE; turns SYNC_ERROR into *err. */

@@ -73,7 +73,13 @@ int cmd_exec(int argc, char **argv)
                 case 'n':
                         o.no_new_privs = true;
                         break;
-                case 'g': case 'a': case 'l': case 'i': case 'G':
+                case 'a':
+                        o.apparmor = optarg;
+                        break;
+                case 'l':
+                        o.process_label = optarg;
+                        break;
+                case 'g': case 'i': case 'G':
                         break;
                 default:
                         return 1;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +98,13 @@ int main(int argc, char **argv)
         char *root = NULL;
         int c;
 
+        /* CVE-2019-5736: containers that share our pid namespace, running
+         * as root like us, must not open our binary through /proc/PID/exe;
+         * non-dumpable, that takes CAP_SYS_PTRACE.  Our forks inherit it.
+         * Not for an unprivileged runtime, which must write its
+         * containers' id maps (and has no root-owned binary to lose). */
+        if (geteuid() == 0)
+                (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         /* PATH may be missing altogether (Podman calls kill and delete so) */
         if (!getenv("PATH"))
                 setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);

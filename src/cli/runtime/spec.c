@@ -42,7 +42,8 @@ static const char default_config[] =
         "      \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\" ] },\n"
         "    { \"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\",\n"
         "      \"options\": [ \"nosuid\", \"noexec\", \"nodev\" ] },\n"
-        "%s"
+        "    { \"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\",\n"
+        "      \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"ro\" ] },\n"
         "    { \"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\",\n"
         "      \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\" ] }\n"
         "  ],\n"
@@ -64,15 +65,16 @@ static const char default_config[] =
         "  }\n"
         "}\n";
 
-static const char sysfs_rootful[] =
-        "    { \"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\",\n"
-        "      \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"ro\" ] },\n";
-
-/* Rootless: no new sysfs without a network namespace of our own, so bind
- * the host's; no gid=5 on devpts (unmapped) */
-static const char sysfs_rootless[] =
-        "    { \"destination\": \"/sys\", \"type\": \"none\", \"source\": \"/sys\",\n"
-        "      \"options\": [ \"rbind\", \"nosuid\", \"noexec\", \"nodev\", \"ro\" ] },\n";
+/* --rootless, a config that works as is for the calling user:
+ * - a user namespace mapping root to the caller's own uid and gid (one id
+ *   each: written without helpers or /etc/subuid entries);
+ * - the network namespace stays: it belongs to the new user namespace, so
+ *   a fresh sysfs shows the container's own interfaces (berth binds the
+ *   host's /sys where a new sysfs is refused, e.g. without a network
+ *   namespace, so removing it keeps the config working);
+ * - no gid=5 on devpts: gid 5 is not mapped;
+ * - no linux.resources: without a delegated cgroup v2 subtree there is no
+ *   cgroup to put limits or device rules in. */
 
 int cmd_spec(int argc, char **argv)
 {
@@ -99,10 +101,9 @@ int cmd_spec(int argc, char **argv)
                 maps = xasprintf("    \"uidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n"
                                  "    \"gidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n",
                                  (unsigned) geteuid(), (unsigned) getegid());
-        json = xasprintf(default_config, rootless ? "" : ", \"gid=5\"", rootless ? sysfs_rootless : sysfs_rootful,
-                         rootless ? maps : "", rootless ? ", { \"type\": \"user\" }" : "");
+        json = xasprintf(default_config, rootless ? "" : ", \"gid=5\"", rootless ? maps : "",
+                         rootless ? ", { \"type\": \"user\" }" : "");
         if (rootless) {
-                /* rootless has no cgroup namespace delegation to rely on */
                 char *p = strstr(json, "    \"resources\"");
                 if (p) {
                         char *e = strchr(p, '\n');
