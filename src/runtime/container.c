@@ -537,11 +537,13 @@ static int create_container(struct create_ctx *c, struct error *err)
         if (r < 0)
                 return r;
         fill_state(c);
-        r = state_write(c->dirfd, &c->st, STATUS_CREATING, err);
-        if (r >= 0)
-                r = write_file_atomic_at(c->dirfd, "config.json", c->raw_config, c->raw_len, 0600) < 0
-                            ? error_set(err, errno, "copy config.json")
-                            : 0;
+        /* state.json is written once, when the init is ready: replacing a
+         * file by rename costs a journal flush on ext4.  Until then a
+         * killed create is recognised by the missing state.json and its
+         * cgroup found through this copy of the config. */
+        r = write_file_atomic_at(c->dirfd, "config.json", c->raw_config, c->raw_len, 0600);
+        if (r < 0)
+                r = error_set(err, -r, "copy config.json");
         if (r >= 0 && c->mode == RUN_CREATE)
                 r = make_listener(c, err);
         if (r >= 0 && c->o->console_socket) {
@@ -574,7 +576,9 @@ static int create_container(struct create_ctx *c, struct error *err)
         if (r < 0)
                 return r;
         c->st.pid_start = proc_start_time(c->child);
-        r = state_write(c->dirfd, &c->st, STATUS_CREATED, err);
+        /* run starts it right away: record it as running at once (see
+         * container_load for how a created one turns running) */
+        r = state_write(c->dirfd, &c->st, c->mode == RUN_CREATE ? STATUS_CREATED : STATUS_RUNNING, err);
         if (r >= 0 && c->o->pid_file)
                 r = write_pid_file(c->o->pid_file, c->child, err);
         if (r < 0 || c->mode == RUN_FOREGROUND)
@@ -640,9 +644,6 @@ static int start_from_runtime(struct create_ctx *c, struct error *err)
         r = sync_recv(c->sync_fd, &m);
         if (r >= 0 && m.type == SYNC_ERROR)
                 return error_setx(err, m.code, "%s", m.text);
-        r = state_write(c->dirfd, &c->st, STATUS_RUNNING, err);
-        if (r < 0)
-                return r;
         {
                 _cleanup_free_ char *running = state_to_oci_json(&c->st, STATUS_RUNNING, false);
                 struct error ignored = ERROR_INIT;
@@ -708,6 +709,33 @@ static void cleanup_stopped(const struct runtime_ctx *ctx, int rootfd, int dirfd
         (void) ctx;
 }
 
+/* A state dir without state.json: "creating" while its create holds the
+ * lock, else the remains of a killed one (stopped), whose cgroup the
+ * config copy names, so that delete --force removes it. */
+static struct state *load_unfinished(const struct runtime_ctx *ctx, const char *id, int dirfd)
+{
+        struct state *st = xzalloc(sizeof(*st));
+        _cleanup_close_ int lockfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *raw = NULL;
+        size_t len;
+
+        st->recorded = STATUS_STOPPED;
+        if (lockfd >= 0 && flock(lockfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+                st->recorded = STATUS_CREATING;
+                return st;
+        }
+        if (read_full_file_at(dirfd, "config.json", CONFIG_MAX, &raw, &len) >= 0) {
+                struct spec *s = NULL;
+                struct error ignored = ERROR_INIT;
+                if (spec_parse(raw, len, &s, &ignored) >= 0)
+                        (void) cgroup_resolve_path(s->linux_.cgroups_path, id, ctx->systemd_cgroup, &st->cgroup_path,
+                                                   &ignored);
+                error_clear(&ignored);
+                spec_free(s);
+        }
+        return st;
+}
+
 int container_load(const struct runtime_ctx *ctx, const char *id, int *ret_dirfd, struct state **ret,
                    struct error *err)
 {
@@ -728,13 +756,15 @@ int container_load(const struct runtime_ctx *ctx, const char *id, int *ret_dirfd
         }
         r = state_read(dirfd, &st, err);
         if (r == -ENOENT) {
-                /* a create killed before its first write */
-                st = xzalloc(sizeof(*st));
-                st->recorded = STATUS_STOPPED;
+                /* no state.json: a create under way, or one that was killed */
+                st = load_unfinished(ctx, id, dirfd);
                 r = 0;
         }
         if (r < 0)
                 return r;
+        if (st->recorded == STATUS_CREATED &&
+            faccessat(dirfd, "start.sock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+                st->recorded = STATUS_RUNNING;
         free(st->id);
         st->id = xstrdup(id);
         if (st->cgroup_path && !*st->cgroup_path) {
@@ -789,9 +819,9 @@ int container_start(const struct runtime_ctx *ctx, const char *id, struct error 
                 if (m->type == SYNC_ERROR)
                         return error_setx(err, m->code, "%s", m->text);
         }
-        r = state_write(dirfd, st, STATUS_RUNNING, err);
-        if (r < 0)
-                return r;
+        /* started: no start.sock means running (see container_load) */
+        if (unlinkat(dirfd, "start.sock", 0) < 0 && errno != ENOENT)
+                return error_set(err, errno, "remove the start socket of `%s`", id);
         {
                 _cleanup_free_ char *raw = NULL;
                 size_t rlen;
