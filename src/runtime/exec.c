@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -38,6 +39,8 @@ struct exec_ctx {
         pid_t joiner;                  /* first child: joins, then clones the one that runs */
         pid_t child;                   /* the process that runs (the joiner until SYNC_CHILD) */
         int gate[2];                   /* joiner → child: EOF once the runtime knows the child */
+        char *stdin_process;           /* --process -: what we read from stdin */
+        size_t stdin_process_len;
 };
 
 /* Which of the init's namespaces differ from ours: those are joined. */
@@ -166,6 +169,10 @@ static int exec_build_process(struct exec_ctx *c, struct error *err)
                         return error_prefix(err, "--process `%s`", o->process_file);
                 c->own_process = true;
                 p = c->process;
+                if (strcmp(o->process_file, "-") == 0) {
+                        c->stdin_process = TAKE_PTR(data);
+                        c->stdin_process_len = len;
+                }
         } else {
                 if (!o->args || !o->args[0])
                         return error_setx(err, EINVAL, "exec: a command is required (or --process)");
@@ -484,6 +491,23 @@ static int exec_wait(pid_t pid, int master, int *ret_status)
  * we run from a sealed copy of the binary (process_ensure_sealed_exe).
  * An exec granting the capability into a created container whose init
  * still waits as the plain binary is refused. */
+/* Before starting over: the process JSON we took from stdin (--process -)
+ * becomes stdin again, for the next run of the command to read. */
+static int exec_restore_stdin(const struct exec_ctx *c, struct error *err)
+{
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!c->stdin_process)
+                return 0;
+        fd = memfd_create("berth-process", MFD_CLOEXEC);
+        if (fd < 0)
+                return error_set(err, errno, "--process -: memfd_create");
+        if (write_all(fd, c->stdin_process, c->stdin_process_len) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+            dup2(fd, STDIN_FILENO) < 0)
+                return error_set(err, errno, "--process -: keep the process for the sealed copy");
+        return 0;
+}
+
 static int exec_guard_exe(struct exec_ctx *c, int dirfd, enum container_status s, struct error *err)
 {
         _cleanup_close_ int mark = -EBADF;
@@ -500,9 +524,15 @@ static int exec_guard_exe(struct exec_ctx *c, int dirfd, enum container_status s
                                   "process.capabilities: CAP_SYS_PTRACE for a process in created container `%s` "
                                   "would expose the runtime binary its init runs from (CVE-2019-5736); start it first",
                                   c->o->id);
-        r = process_ensure_sealed_exe(err);
-        if (r < 0 || !widens)
-                return r;
+        if (!process_exe_is_sealed(0)) {
+                r = exec_restore_stdin(c, err);
+                if (r >= 0)
+                        r = process_ensure_sealed_exe(err);
+                if (r < 0)
+                        return r;
+        }
+        if (!widens)
+                return 0;
         mark = openat(dirfd, EXEC_PTRACE_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (mark < 0)
                 return error_set(err, errno, "mark the state of `%s`", c->o->id);
@@ -581,6 +611,7 @@ int container_exec(const struct runtime_ctx *ctx, const struct exec_opts *o, int
                         close(*fd);
         if (c.own_process)
                 spec_process_free(c.process);
+        free(c.stdin_process);
         spec_free(c.config);
         state_free(c.st);
         return r;

@@ -55,5 +55,6 @@ int exec_final(const struct exec_final *f, struct error *err);
 int exec_seccomp_point(struct exec_final *f, bool early, int sync_fd, struct error *err);
 
 /* Close every fd from 3 up, except the preserved ones (3..3+PRESERVE_FDS-1)
- * and the N_KEEP in KEEP (any order; negative ones are ignored). */
+ * and the N_KEEP (at most 15) in KEEP (any order; negative ones are
+ * ignored). */
 void exec_close_stray_fds(int preserve_fds, const int *keep, size_t n_keep);

@@ -258,6 +258,21 @@ def test_exec_granting_ptrace_seals_later_execs(runtime_copy, bundle, testenv, c
     rt.delete(cid, "--force").ok()
 
 
+def test_sealed_exec_with_process_from_stdin(runtime_copy, bundle, cid):
+    """Starting over from the sealed copy must not lose a --process read
+    from stdin."""
+    rt, binary = runtime_copy
+    b = bundle("sleep", "1000")
+    b.add_caps("CAP_SYS_PTRACE")
+    rt.create(b, cid).ok()
+    rt.start(cid).ok()
+    proc = {"terminal": False, "user": {"uid": 0, "gid": 0}, "cwd": "/",
+            "args": ["sh", "-c", "echo from-stdin; readlink /proc/self/exe"], "env": ["PATH=/bin"]}
+    r = rt("exec", "--process", "-", cid, input=json.dumps(proc)).ok()
+    assert r.stdout.splitlines()[0] == "from-stdin", r
+    rt.delete(cid, "--force").ok()
+
+
 # --------------------------------------------------------------------------
 # fds: only stdio, --preserve-fds and LISTEN_FDS reach the container
 
