@@ -7,7 +7,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -955,6 +958,29 @@ int cgroup_enter_self(const char *path, bool skip_v2, struct error *err)
                         return error_set(err, r, "enter cgroup `%s`", dir);
         }
         return 0;
+}
+
+pid_t cgroup_clone(uint64_t flags, int cgroup_fd, bool *ret_born)
+{
+        *ret_born = false;
+        if (cgroup_fd >= 0) {
+                struct clone_args args = {
+                        .flags = flags | CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t) cgroup_fd,
+                };
+                pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+
+                if (pid >= 0) {
+                        *ret_born = true;
+                        return pid;
+                }
+                /* Linux < 5.7, or a cgroup that cannot take us: migrate later */
+                if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EPERM && errno != EOPNOTSUPP &&
+                    errno != EBUSY)
+                        return -1;
+        }
+        return (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
 int cgroup_update(const char *path, const struct spec_resources *res, struct error *err)

@@ -37,6 +37,10 @@ int cgroup_create(const char *path, const struct spec_resources *res, pid_t pid,
  * the cheap way (see cgroup.c); SKIP_V2 when it was born in the v2 cgroup
  * (clone3 CLONE_INTO_CGROUP). */
 int cgroup_enter_self(const char *path, bool skip_v2, struct error *err);
+/* fork()-like clone (FLAGS: CLONE_* without the exit signal); born
+ * straight into the v2 cgroup CGROUP_FD when >= 0 (clone3
+ * CLONE_INTO_CGROUP, Linux 5.7), which *ret_born reports. */
+pid_t cgroup_clone(uint64_t flags, int cgroup_fd, bool *ret_born);
 /* Move PID into an existing cgroup (exec). */
 int cgroup_enter(const char *path, pid_t pid, struct error *err);
 /* Apply/update resources on an existing cgroup (update). */

@@ -229,32 +229,6 @@ static int make_listener(struct create_ctx *c, struct error *err)
         return 0;
 }
 
-/* fork()-like clone into new namespaces; born straight into the v2 cgroup
- * of PATH when there is one (clone3 CLONE_INTO_CGROUP, Linux 5.7): no
- * migration afterwards.  *ret_born says whether that happened. */
-static pid_t clone_into_cgroup(int flags, const char *cgroup_path, bool *ret_born)
-{
-        _cleanup_close_ int cgfd = cgroup_path ? cgroup_open_v2_dir(cgroup_path) : -EBADF;
-        pid_t pid;
-
-        *ret_born = false;
-        if (cgfd >= 0) {
-                struct clone_args args = {
-                        .flags = (uint64_t) flags | CLONE_INTO_CGROUP,
-                        .exit_signal = SIGCHLD,
-                        .cgroup = (uint64_t) cgfd,
-                };
-                pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
-                if (pid >= 0) {
-                        *ret_born = true;
-                        return pid;
-                }
-                if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EPERM)
-                        return -1;
-        }
-        return (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-}
-
 /* clone() the init into its new namespaces.  Joined pid and new time
  * namespaces are entered through our *_for_children namespaces, restored
  * right after. */
@@ -303,7 +277,10 @@ static int spawn_init(struct create_ctx *c, struct error *err)
                 error_set(err, errno, "prctl PR_SET_DUMPABLE");
                 goto restore;
         }
-        pid = clone_into_cgroup(flags, c->st.cgroup_path, &a.born_in_cgroup);
+        {
+                _cleanup_close_ int cgfd = c->st.cgroup_path ? cgroup_open_v2_dir(c->st.cgroup_path) : -EBADF;
+                pid = cgroup_clone(flags, cgfd, &a.born_in_cgroup);
+        }
         if (pid == 0) {
                 close(c->sync_fd);
                 init_main(&a);

@@ -308,7 +308,9 @@ static _noreturn_ void exec_child(struct exec_ctx *c)
 static pid_t exec_join(struct exec_ctx *c, struct error *err)
 {
         int flags = c->join_flags | (c->join_pid ? CLONE_NEWPID : 0);
+        _cleanup_close_ int cgfd = -EBADF;
         struct sync_msg m;
+        bool born = false;
         pid_t pid;
         int r;
 
@@ -321,11 +323,28 @@ static pid_t exec_join(struct exec_ctx *c, struct error *err)
                 return r;
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return error_set(err, errno, "prctl PR_SET_DUMPABLE");
+        /* into the container's cgroups while the host's /sys is in view:
+         * v1 by ourselves (cheap, see cgroup_enter_self), v2 by birth */
+        if (c->st->cgroup_path) {
+                cgfd = cgroup_open_v2_dir(c->st->cgroup_path);
+                r = cgroup_enter_self(c->st->cgroup_path, cgfd >= 0, err);
+                if (r < 0)
+                        return r;
+        }
         if (flags && setns(c->pidfd, flags) < 0)
                 return error_set(err, errno, "join the container's namespaces");
-        pid = (pid_t) syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+        pid = cgroup_clone(CLONE_PARENT, cgfd, &born);
         if (pid < 0)
                 return error_set(err, errno, "clone the exec process");
+        if (pid > 0 && cgfd >= 0 && !born) {
+                /* no clone3 here: through the dir fd, our sysfs view is gone */
+                char buf[32];
+                _cleanup_close_ int procs = openat(cgfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+
+                snprintf(buf, sizeof(buf), "%d", (int) pid);
+                if (procs < 0 || write(procs, buf, strlen(buf)) < 0)
+                        return error_set(err, errno, "move the exec process into its cgroup");
+        }
         return pid;
 }
 
@@ -397,11 +416,7 @@ static int exec_drive(struct exec_ctx *c, int *ret_master, struct error *err)
         struct sync_msg m;
         int r;
 
-        if (c->st->cgroup_path) {
-                r = cgroup_enter(c->st->cgroup_path, c->child, err);
-                if (r < 0)
-                        return r;
-        }
+        /* the joiner enters the cgroups itself (exec_join) */
         r = sync_send(c->sync_fd, SYNC_GO, 0, NULL);
         if (r < 0)
                 return error_set(err, -r, "sync with the exec process");
