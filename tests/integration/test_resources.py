@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, wait_for
+from conftest import REPO, is_runc, wait_for
 
 CGROOT = "/sys/fs/cgroup"
 V2 = os.path.exists(f"{CGROOT}/cgroup.controllers")
@@ -158,6 +158,30 @@ def test_memory_oom_child_stats(rt, bundle, cid):
         assert mem["usage"]["max"] >= 30 * MIB, mem
     events = cgread(cid, "memory", "memory.events" if V2 else "memory.oom_control")
     assert keyed(events, "oom_kill") >= 1
+    rt.delete(cid, "--force").ok()
+
+
+def test_events_reports_oom(rt, bundle, cid, tmp_path):
+    # `events` (streaming, as containerd's shim and Podman use it) prints an
+    # "oom" event when the kernel's OOM killer strikes in the container.
+    if is_runc():
+        pytest.skip("not berth: the event stream checked here is berth's")
+    b = resources(bundle("sh", "-c", f"sleep 2; {ALLOC}; echo awk-status=$?; exec sleep 1000"),
+                  cid, memory=mem32())
+    out = tmp_path / "events.out"
+    created = started(rt, b, cid)
+    with open(out, "w") as f:
+        ev = subprocess.Popen([rt.path, "--root", str(rt.root), "events", "--interval", "100ms", cid],
+                              stdout=f, stderr=subprocess.STDOUT)
+    try:
+        # the allocation starts 2 s in: events has read the counter by then
+        assert wait_for(lambda: "awk-status=" in created.stdout, timeout=30), created
+        assert wait_for(lambda: '"type":"oom"' in out.read_text(), timeout=10), out.read_text()
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        assert {"type": "oom", "id": cid} in lines, lines
+    finally:
+        ev.kill()
+        ev.wait()
     rt.delete(cid, "--force").ok()
 
 
