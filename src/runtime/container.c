@@ -566,46 +566,6 @@ static int create_container(struct create_ctx *c, struct error *err)
         return sync_expect(c->sync_fd, SYNC_RELEASED, &m, err);
 }
 
-/* Forward these to the container while `run` waits for it. */
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-
-static int wait_foreground(pid_t pid, int pty_master, int *ret_status)
-{
-        sigset_t set, old;
-        _cleanup_close_ int sfd = -EBADF;
-        int status = 0;
-
-        sigemptyset(&set);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
-                sigaddset(&set, forwarded[i]);
-        sigaddset(&set, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &set, &old);
-        sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (pty_master >= 0) {
-                /* the proxy returns when the container's side of the pty is
-                 * gone; signals stay blocked and are delivered below */
-                terminal_proxy(pty_master);
-        }
-        for (;;) {
-                struct signalfd_siginfo si;
-                struct pollfd p = { .fd = sfd, .events = POLLIN };
-                pid_t w = waitpid(pid, &status, WNOHANG);
-
-                if (w == pid)
-                        break;
-                if (w < 0 && errno != EINTR)
-                        break;
-                if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                        break;
-                while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                        if (si.ssi_signo != SIGCHLD)
-                                (void) kill(pid, si.ssi_signo);
-        }
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return 0;
-}
-
 static void cleanup_stopped(const struct runtime_ctx *ctx, int rootfd, int dirfd, struct state *st);
 
 static int start_from_runtime(struct create_ctx *c, struct error *err)
@@ -655,7 +615,7 @@ int container_run(const struct runtime_ctx *ctx, const struct create_opts *o, en
         }
         if (mode == RUN_FOREGROUND) {
                 struct state *st = &c.st;
-                (void) wait_foreground(c.child, c.pty_master, ret_status);
+                (void) process_wait_foreground(c.child, c.pty_master, ret_status);
                 c.child = 0;
                 if (!o->keep)
                         cleanup_stopped(ctx, c.rootfd, c.dirfd, st);

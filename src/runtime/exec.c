@@ -463,39 +463,6 @@ static int exec_drive(struct exec_ctx *c, int *ret_master, struct error *err)
         return 0;
 }
 
-static int exec_wait(pid_t pid, int master, int *ret_status)
-{
-        static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-        sigset_t set, old;
-        _cleanup_close_ int sfd = -EBADF;
-        int status = 0;
-
-        sigemptyset(&set);
-        for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
-                sigaddset(&set, fwd[i]);
-        sigaddset(&set, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &set, &old);
-        sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (master >= 0)
-                terminal_proxy(master);
-        for (;;) {
-                struct signalfd_siginfo si;
-                struct pollfd p = { .fd = sfd, .events = POLLIN };
-                pid_t w = waitpid(pid, &status, WNOHANG);
-
-                if (w == pid || (w < 0 && errno != EINTR))
-                        break;
-                if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                        break;
-                while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                        if (si.ssi_signo != SIGCHLD)
-                                (void) kill(pid, si.ssi_signo);
-        }
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return 0;
-}
-
 #define EXEC_PTRACE_MARK "exec-cap-sys-ptrace"
 
 /* CVE-2019-5736 where non-dumpability is not enough: a process of the
@@ -616,7 +583,7 @@ int container_exec(const struct runtime_ctx *ctx, const struct exec_opts *o, int
                 if (c.joiner > 0 && c.joiner != c.child)
                         (void) waitpid(c.joiner, NULL, 0);
         } else if (r >= 0 && !o->detach)
-                (void) exec_wait(c.child, master, ret_status);
+                (void) process_wait_foreground(c.child, master, ret_status);
         else if (r >= 0)
                 *ret_status = 0;
         if (master >= 0)

@@ -2,23 +2,28 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "basic/chase.h"
 #include "basic/fileio.h"
 #include "runtime/process.h"
 #include "runtime/security.h"
+#include "runtime/terminal.h"
 
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
@@ -576,4 +581,39 @@ int process_ensure_sealed_exe(struct error *err)
                 return mfd;
         (void) syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
         return error_set(err, errno, "re-execute from a sealed copy of the runtime");
+}
+
+int process_wait_foreground(pid_t pid, int pty_master, int *ret_status)
+{
+        static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+        sigset_t set, old;
+        _cleanup_close_ int sfd = -EBADF;
+        int status = 0;
+
+        sigemptyset(&set);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+                sigaddset(&set, forwarded[i]);
+        sigaddset(&set, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        /* the proxy returns when the process' side of the pty is gone;
+         * signals stay blocked meanwhile and are forwarded below */
+        if (pty_master >= 0)
+                terminal_proxy(pty_master);
+        for (;;) {
+                struct signalfd_siginfo si;
+                struct pollfd p = { .fd = sfd, .events = POLLIN };
+                pid_t w = waitpid(pid, &status, WNOHANG);
+
+                if (w == pid || (w < 0 && errno != EINTR))
+                        break;
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        break;
+                while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                        if (si.ssi_signo != SIGCHLD)
+                                (void) kill(pid, si.ssi_signo);
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return 0;
 }

@@ -69,3 +69,8 @@ int process_set_keyring_label(const struct spec_process *p, struct error *err);
 int process_ensure_sealed_exe(struct error *err);
 /* Does PID (0: ourselves) run from such a sealed copy? */
 bool process_exe_is_sealed(pid_t pid);
+
+/* Wait for PID (our child), forwarding the usual terminal and job signals
+ * to it and proxying PTY_MASTER (when >= 0) to our stdio meanwhile;
+ * *ret_status is the shell-style status (128+signal when killed). */
+int process_wait_foreground(pid_t pid, int pty_master, int *ret_status);

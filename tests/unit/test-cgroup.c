@@ -18,39 +18,13 @@
 #include "basic/fileio.h"
 #include "runtime/cgroup-internal.h"
 #include "runtime/cgroup.h"
+#include "tap.h"
 
 /* Unit tests of the cgroup manager, TAP output.  The pure parts (path
  * resolution, mountinfo parsing, v1↔v2 conversions, the device eBPF
  * program, run by a small interpreter here) always run; the host part
  * creates cgroups named berth-test-PID* (v1/hybrid hosts, root), and
  * removes every one of them. */
-
-static unsigned n_tests, n_failed;
-
-_printf_(2, 3) static bool ok(bool cond, const char *fmt, ...)
-{
-        va_list ap;
-
-        printf("%s %u - ", cond ? "ok" : "not ok", ++n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        if (!cond)
-                n_failed++;
-        return cond;
-}
-
-_printf_(1, 2) static void skip(const char *fmt, ...)
-{
-        va_list ap;
-
-        printf("ok %u # SKIP ", ++n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-}
 
 static bool streq_ptr(const char *a, const char *b)
 {

@@ -19,29 +19,7 @@
 #include "basic/fileio.h"
 #include "runtime/namespace.h"
 #include "runtime/state.h"
-
-static unsigned n_tests, n_failed;
-
-_printf_(2, 3) static void ok(bool cond, const char *fmt, ...)
-{
-        va_list ap;
-
-        n_tests++;
-        if (!cond)
-                n_failed++;
-        printf("%s %u - ", cond ? "ok" : "not ok", n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
-}
-
-static void skip(const char *why, const char *name)
-{
-        printf("ok %u - %s # SKIP %s\n", ++n_tests, name, why);
-        fflush(stdout);
-}
+#include "tap.h"
 
 static void test_subid_matching(void)
 {
@@ -195,11 +173,11 @@ static void test_write_id_maps(void)
         struct error err = ERROR_INIT;
 
         if (geteuid() != 0) {
-                skip("needs root", "ns_write_id_maps");
+                skip_named("needs root", "ns_write_id_maps");
                 return;
         }
         if (userns_child_start(&c) < 0) {
-                skip("host limit: cannot create a user namespace", "ns_write_id_maps");
+                skip_named("host limit: cannot create a user namespace", "ns_write_id_maps");
                 return;
         }
         {
@@ -246,7 +224,7 @@ static void test_setgroups_allowed(void)
         if (pid > 0)
                 (void) waitpid(pid, &status, 0);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-                skip("host limit: cannot create a user namespace", "setgroups: deny detected");
+                skip_named("host limit: cannot create a user namespace", "setgroups: deny detected");
         else
                 ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "setgroups: deny detected");
 }
@@ -306,7 +284,7 @@ static void test_container_pids(void)
         error_clear(&err);
 
         if (geteuid() != 0) {
-                skip("needs root", "pids: a pid namespace's members");
+                skip_named("needs root", "pids: a pid namespace's members");
                 return;
         }
         {
@@ -328,7 +306,7 @@ static void test_container_pids(void)
                 close(h[0]);
                 if (init < 0) {
                         close(h[1]);
-                        skip("host limit: cannot create a pid namespace", "pids: a pid namespace's members");
+                        skip_named("host limit: cannot create a pid namespace", "pids: a pid namespace's members");
                         return;
                 }
                 /* the init's child exists once the init forked; give it a moment */

@@ -15,29 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/process.h"
-
-static unsigned n_tests, n_failed;
-
-_printf_(2, 3) static void ok(bool cond, const char *fmt, ...)
-{
-        va_list ap;
-
-        n_tests++;
-        if (!cond)
-                n_failed++;
-        printf("%s %u - ", cond ? "ok" : "not ok", n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
-}
-
-static void skip(const char *why, const char *name)
-{
-        printf("ok %u - %s # SKIP %s\n", ++n_tests, name, why);
-        fflush(stdout);
-}
+#include "tap.h"
 
 /* Run FN in a child (it changes cwd or root); its exit status is the
  * result, 0 = pass. */
@@ -172,7 +150,7 @@ static void test_lsm_fake_proc(void)
         bool made = true, empty = true;
 
         if (geteuid() != 0) {
-                skip("needs root for chroot", "process_apply_lsm: fake /proc refused");
+                skip_named("needs root for chroot", "process_apply_lsm: fake /proc refused");
                 return;
         }
         if (!mkdtemp(fake_root)) {
@@ -213,7 +191,7 @@ static void test_lsm_check(void)
 
         ok(process_check_lsm(&(struct spec_process){ 0 }, NULL, &err) == 0, "process_check_lsm: nothing asked");
         if (aa) {
-                skip("AppArmor may be enabled here", "process_check_lsm: apparmorProfile without AppArmor");
+                skip_named("AppArmor may be enabled here", "process_check_lsm: apparmorProfile without AppArmor");
         } else {
                 r = process_check_lsm(&p, NULL, &err);
                 ok(r < 0 && strstr(err.msg, "process.apparmorProfile"),
@@ -221,7 +199,7 @@ static void test_lsm_check(void)
                 error_clear(&err);
         }
         if (se) {
-                skip("SELinux is enabled here", "process_check_lsm: selinuxLabel and mountLabel without SELinux");
+                skip_named("SELinux is enabled here", "process_check_lsm: selinuxLabel and mountLabel without SELinux");
                 return;
         }
         p.apparmor_profile = NULL;
@@ -238,7 +216,7 @@ static void test_lsm_real_proc(void)
 {
         if (access("/sys/module/apparmor/parameters/enabled", F_OK) == 0 ||
             access("/sys/fs/selinux/enforce", F_OK) == 0) {
-                skip("an LSM may take the write here", "process_apply_lsm: reaches the real attr file");
+                skip_named("an LSM may take the write here", "process_apply_lsm: reaches the real attr file");
                 return;
         }
         ok(in_child(lsm_real_case, NULL) == 0, "process_apply_lsm: reaches /proc/thread-self/attr on procfs");

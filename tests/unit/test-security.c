@@ -22,33 +22,11 @@
 #include <unistd.h>
 
 #include "runtime/security.h"
+#include "tap.h"
 
 /* Each case that changes credentials or loads a filter runs in a child
  * forked here; the child reports through its exit status (0 = pass, else
  * the number of the failed check) and prints details on stderr. */
-
-static unsigned n_tests, n_failed;
-
-_printf_(2, 3) static void ok(bool cond, const char *fmt, ...)
-{
-        va_list ap;
-
-        n_tests++;
-        if (!cond)
-                n_failed++;
-        printf("%s %u - ", cond ? "ok" : "not ok", n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
-}
-
-static void skip(const char *why, const char *name)
-{
-        printf("ok %u - %s # SKIP %s\n", ++n_tests, name, why);
-        fflush(stdout);
-}
 
 #define CHECK(cond)                                                                    \
         do {                                                                           \
@@ -93,7 +71,7 @@ static bool exited_ok(int status)
 static void ok_child(int status, const char *name)
 {
         if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SKIP)
-                skip("cannot switch to uid 1000 here", name);
+                skip_named("cannot switch to uid 1000 here", name);
         else
                 ok(exited_ok(status), "%s", name);
 }
@@ -221,7 +199,7 @@ static void test_caps_apply(void)
         no_keep.expect_fail = true;
 
         if (geteuid() != 0) {
-                skip("needs root", "caps_apply");
+                skip_named("needs root", "caps_apply");
                 return;
         }
         ok(exited_ok(run_child(child_caps, &root_case, NULL)), "caps: bounding/effective/permitted/inheritable/ambient exact");
@@ -706,7 +684,7 @@ int main(void)
                 test_seccomp_default_errno();
                 test_seccomp_notify(tmpdir);
         } else
-                skip("needs root (no no_new_privs in the filter)", "seccomp_apply");
+                skip_named("needs root (no no_new_privs in the filter)", "seccomp_apply");
         test_seccomp_send_process_state(tmpdir);
 
         {

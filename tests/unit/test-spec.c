@@ -13,36 +13,10 @@
 
 #include "basic/fileio.h"
 #include "runtime/spec.h"
+#include "tap.h"
 
 /* Unit tests of the config parser, TAP output; argv[1] is the directory of
  * real client configs (shared/client-samples). */
-
-static unsigned n_tests, n_failed;
-
-_printf_(2, 3) static bool ok(bool cond, const char *fmt, ...)
-{
-        va_list ap;
-
-        printf("%s %u - ", cond ? "ok" : "not ok", ++n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        if (!cond)
-                n_failed++;
-        return cond;
-}
-
-_printf_(1, 2) static void skip(const char *fmt, ...)
-{
-        va_list ap;
-
-        printf("ok %u # SKIP ", ++n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-}
 
 static bool streq_ptr(const char *a, const char *b)
 {
