@@ -348,18 +348,13 @@ static int seccomp_add_arches(scmp_filter_ctx ctx, const struct spec_seccomp *sc
  * no_new_privs before.  With SCMP_ACT_NOTIFY rules, *ret_notify_fd gets
  * the listener (O_CLOEXEC, owned by the caller; libseccomp keeps its
  * number but never closes it), else -1. */
-int seccomp_apply(const struct spec_seccomp *sc, int *ret_notify_fd, struct error *err)
+int seccomp_build(const struct spec_seccomp *sc, scmp_filter_ctx *ret_ctx, bool *ret_notify, struct error *err)
 {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         uint32_t default_action;
         bool notify = false;
-        int r, fd = -1;
+        int r;
 
-        if (!sc) {
-                if (ret_notify_fd)
-                        *ret_notify_fd = -1;
-                return 0;
-        }
         r = seccomp_default_action(sc, &default_action, err);
         if (r < 0)
                 return r;
@@ -374,7 +369,25 @@ int seccomp_apply(const struct spec_seccomp *sc, int *ret_notify_fd, struct erro
                 r = seccomp_add_entry(ctx, sc, i, default_action, &notify, err);
         if (r < 0)
                 return r;
+        *ret_ctx = TAKE_PTR(ctx);
+        *ret_notify = notify;
+        return 0;
+}
 
+int seccomp_apply(const struct spec_seccomp *sc, int *ret_notify_fd, struct error *err)
+{
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        bool notify = false;
+        int r, fd = -1;
+
+        if (!sc) {
+                if (ret_notify_fd)
+                        *ret_notify_fd = -1;
+                return 0;
+        }
+        r = seccomp_build(sc, &ctx, &notify, err);
+        if (r < 0)
+                return r;
         r = seccomp_load(ctx);
         if (r < 0)
                 return error_set(err, r, "linux.seccomp: load filter");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <seccomp.h>
 #include <stdbool.h>
 
 #include "basic/error.h"
@@ -31,6 +32,9 @@ int caps_keep_across_setuid(bool keep, struct error *err);
  * (as runc and crun do).  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is
  * accepted and ignored when built against libseccomp < 2.6. */
 int seccomp_validate(const struct spec_seccomp *sc, struct error *err);
+/* Build the filter without loading it (the fuzz target's way in); the
+ * caller releases *ret_ctx with seccomp_release(). */
+int seccomp_build(const struct spec_seccomp *sc, scmp_filter_ctx *ret_ctx, bool *ret_notify, struct error *err);
 /* Build and load the filter into the calling thread.  When the config
  * asks for SCMP_ACT_NOTIFY, *ret_notify_fd gets the listener fd (else -1),
  * O_CLOEXEC and owned by the caller.  The filter does not set

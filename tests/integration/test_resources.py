@@ -185,6 +185,41 @@ def test_events_reports_oom(rt, bundle, cid, tmp_path):
     rt.delete(cid, "--force").ok()
 
 
+BAD_RESOURCES = [
+    # (resources, the field the error must name)
+    ({"cpu": {"cpus": "99-100"}}, "linux.resources.cpu.cpus"),
+    ({"cpu": {"period": -1}}, "cpu.period"),
+    ({"devices": [{"allow": False, "type": "x", "access": "rwm"}]}, "devices[0].type"),
+    ({"memory": {"limit": 64 * MIB, "swap": 32 * MIB}}, "linux.resources.memory"),
+    ({"pids": {"limit": "many"}}, "pids.limit"),
+]
+
+
+@pytest.mark.parametrize("res,field", BAD_RESOURCES, ids=[f for _, f in BAD_RESOURCES])
+def test_bad_resources_refused(rt, bundle, cid, res, field):
+    # A clear error naming the field, and nothing left: no state entry here,
+    # and the fixture's teardown fails the test on any leftover cgroup.
+    if field == "linux.resources.memory" and not swap_accounting():
+        pytest.skip("host limit: no swap accounting, so no memory+swap limit to refuse")
+    b = resources(bundle("true"), cid, **res)
+    r = rt.create(b, cid).failed()
+    if not is_runc():
+        assert field in r.stderr, r
+    assert rt.list_ids() == []
+    assert cgroup_dirs(cid) == []
+
+
+def test_unified_refused_on_v1(rt, bundle, cid):
+    if V2:
+        pytest.skip("host limit: the unified map is valid on pure v2 (the VM suite covers it)")
+    b = resources(bundle("true"), cid, unified={"memory.max": "1000000"})
+    r = rt.create(b, cid).failed()
+    if not is_runc():
+        assert "linux.resources.unified" in r.stderr, r
+    assert rt.list_ids() == []
+    assert cgroup_dirs(cid) == []
+
+
 # --------------------------------------------------------------------------
 # (b) pids
 
