@@ -100,8 +100,28 @@ def podman(podman_env, testenv):
                if not c.endswith("/conmon")]
     if cgroups:
         problems.append(f"cgroups: {cgroups}")
+    # Podman calls the runtime without --root: its state is in the default
+    # root, and must be gone once podman removed the container
+    states = runtime_states_under(podman_env, testenv)
+    if states:
+        problems.append(f"runtime state left in the default root: {states}")
     if problems:
         pytest.fail("left behind after the test:\n  " + "\n  ".join(problems))
+
+
+def runtime_states_under(pm, testenv):
+    """Ids of containers in the runtime's default root whose bundle lies in
+    this podman's storage; deleted (force) when found."""
+    runtime = pm.flags[pm.flags.index("--runtime") + 1]
+    r = invoke([runtime, "list", "--format", "json"], testenv, fail_on_timeout=False)
+    try:
+        listed = json.loads(r.stdout or "[]") or []
+    except ValueError:
+        return [f"unreadable list output: {r.stdout!r}"]
+    ids = [c["id"] for c in listed if str(c.get("bundle", "")).startswith(str(pm.base))]
+    for cid in ids:
+        invoke([runtime, "delete", "--force", cid], testenv, fail_on_timeout=False)
+    return ids
 
 
 def container_flags(podman):
