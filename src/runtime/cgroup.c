@@ -973,7 +973,9 @@ pid_t cgroup_clone(uint64_t flags, int cgroup_fd, bool *ret_born)
         if (cgroup_fd >= 0) {
                 struct clone_args args = {
                         .flags = flags | CLONE_INTO_CGROUP,
-                        .exit_signal = SIGCHLD,
+                        /* clone3 refuses one with CLONE_PARENT: the child
+                         * then signals our parent as we would */
+                        .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
                         .cgroup = (uint64_t) cgroup_fd,
                 };
                 pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));

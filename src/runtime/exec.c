@@ -38,6 +38,7 @@ struct exec_ctx {
         bool ptrace_before;            /* CAP_SYS_PTRACE may be held in the container already */
         pid_t joiner;                  /* first child: joins, then clones the one that runs */
         pid_t child;                   /* the process that runs (the joiner until SYNC_CHILD) */
+        bool unplaced;                 /* joiner: the child is not in its v2 cgroup yet */
         int gate[2];                   /* joiner → child: EOF once the runtime knows the child */
         char *stdin_process;           /* --process -: what we read from stdin */
         size_t stdin_process_len;
@@ -331,20 +332,18 @@ static pid_t exec_join(struct exec_ctx *c, struct error *err)
                 if (r < 0)
                         return r;
         }
-        if (flags && setns(c->pidfd, flags) < 0)
+        /* all but the cgroup namespace: born into a cgroup is refused
+         * (ENOENT) to a parent whose cgroup namespace hides where it is */
+        if ((flags & ~CLONE_NEWCGROUP) && setns(c->pidfd, flags & ~CLONE_NEWCGROUP) < 0)
                 return error_set(err, errno, "join the container's namespaces");
         pid = cgroup_clone(CLONE_PARENT, cgfd, &born);
         if (pid < 0)
                 return error_set(err, errno, "clone the exec process");
-        if (pid > 0 && cgfd >= 0 && !born) {
-                /* no clone3 here: through the dir fd, our sysfs view is gone */
-                char buf[32];
-                _cleanup_close_ int procs = openat(cgfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-
-                snprintf(buf, sizeof(buf), "%d", (int) pid);
-                if (procs < 0 || write(procs, buf, strlen(buf)) < 0)
-                        return error_set(err, errno, "move the exec process into its cgroup");
-        }
+        if (pid == 0 && (flags & CLONE_NEWCGROUP) && setns(c->pidfd, CLONE_NEWCGROUP) < 0)
+                return error_set(err, errno, "join the container's cgroup namespace");
+        /* a kernel without CLONE_INTO_CGROUP: the runtime, still in the
+         * host's cgroup namespace, moves it before it may exec */
+        c->unplaced = pid > 0 && cgfd >= 0 && !born;
         return pid;
 }
 
@@ -362,7 +361,7 @@ static _noreturn_ void exec_joiner(struct exec_ctx *c)
                 sync_send_error(c->sync_fd, &err);
                 _exit(1);
         }
-        if (sync_send(c->sync_fd, SYNC_CHILD, (int) pid, NULL) < 0) {
+        if (sync_send(c->sync_fd, SYNC_CHILD, (int) pid, c->unplaced ? "unplaced" : NULL) < 0) {
                 (void) kill(pid, SIGKILL);
                 _exit(1);
         }
@@ -434,6 +433,10 @@ static int exec_drive(struct exec_ctx *c, int *ret_master, struct error *err)
                         c->child = m.code;
                         (void) RETRY_EINTR(waitpid(c->joiner, NULL, 0));
                         c->joiner = 0;
+                        /* before SYNC_START, so before it execs */
+                        if (strcmp(m.text, "unplaced") == 0 && c->st->cgroup_path &&
+                            cgroup_enter(c->st->cgroup_path, c->child, err) < 0)
+                                return error_ret(err);
                         continue;
                 }
                 if (m.type == SYNC_SECCOMP) {
