@@ -117,6 +117,19 @@ static int split_systemd(const char *s, char **slice, char **prefix, char **name
         return 0;
 }
 
+/* The systemd form: exactly two colons, no '/', a slice (or nothing)
+ * first. */
+static bool looks_systemd(const char *s)
+{
+        _cleanup_free_ char *slice = NULL, *prefix = NULL, *name = NULL;
+        size_t n;
+
+        if (strchr(s, '/') || split_systemd(s, &slice, &prefix, &name) < 0)
+                return false;
+        n = strlen(slice);
+        return n == 0 || (n > 6 && strcmp(slice + n - 6, ".slice") == 0);
+}
+
 int cgroup_path_systemd(const char *cgroups_path, const char *id, char **ret, struct error *err)
 {
         _cleanup_free_ char *def = NULL, *slice = NULL, *prefix = NULL, *name = NULL, *parent = NULL, *unit = NULL;
@@ -172,7 +185,10 @@ int cgroup_resolve_path(const char *cgroups_path, const char *id, bool systemd, 
 
         if (id && (!*id || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0))
                 return error_setx(err, EINVAL, "invalid container id `%s` for a cgroup name", id);
-        if (systemd)
+        /* Podman and containerd write "slice:prefix:name" for systemd's
+         * driver; without systemd (or --systemd-cgroup) it still means the
+         * same place in the cgroupfs: system.slice/prefix-name.scope */
+        if (systemd || (cgroups_path && looks_systemd(cgroups_path)))
                 return cgroup_path_systemd(cgroups_path, id, ret, err);
         if (!cgroups_path || !*cgroups_path) {
                 if (!id)

@@ -159,6 +159,18 @@ static void test_resolve(void)
         free(s);
         s = NULL;
         error_clear(&err);
+        r = cgroup_resolve_path("machine.slice:libpod:abc", "id", false, &s, &err);
+        ok(r == 0 && streq_ptr(s, "machine.slice/libpod-abc.scope"),
+           "systemd form without systemd maps to its cgroupfs place (%s)", r == 0 ? s : err.msg);
+        free(s);
+        s = NULL;
+        error_clear(&err);
+        r = cgroup_resolve_path("x:y", "id", false, &s, &err);
+        ok(r == 0 && (streq_ptr(s, "x:y") || ends_with(s, "/x:y")), "other colons stay a plain name (%s)",
+           r == 0 ? s : err.msg);
+        free(s);
+        s = NULL;
+        error_clear(&err);
         r = cgroup_resolve_path("a/../../b", "id", false, &s, &err);
         ok(r < 0 && !s && strstr(err.msg, "linux.cgroupsPath"), "`..` refused (%s)", err.msg ? err.msg : "accepted");
         error_clear(&err);
