@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <json-c/json.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include "basic/fileio.h"
 #include "runtime/security.h"
 
 #define SECCOMP_MAX_ARGS 6
@@ -58,9 +64,8 @@ static const struct seccomp_name seccomp_flags[] = {
 #if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
         { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SCMP_FLTATR_CTL_WAITKILL },
 #else
-        /* Needs libseccomp 2.6.  Without it a non-fatal signal interrupts
-         * a task waiting on the listener (the syscall is restarted), which
-         * is the kernel's old behaviour, not a weaker filter: ignore. */
+        /* no attribute before libseccomp 2.6: seccomp_apply loads such a
+         * filter itself (seccomp_load_raw) */
         { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0 },
 #endif
 };
@@ -374,6 +379,47 @@ int seccomp_build(const struct spec_seccomp *sc, scmp_filter_ctx *ret_ctx, bool 
         return 0;
 }
 
+static bool seccomp_has_flag(const struct spec_seccomp *sc, const char *name)
+{
+        for (size_t i = 0; sc->flags && sc->flags[i]; i++)
+                if (strcmp(sc->flags[i], name) == 0)
+                        return true;
+        return false;
+}
+
+/* libseccomp < 2.6 cannot ask for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+ * (Linux 5.19): the compiled program goes in through seccomp(2) itself,
+ * with NEW_LISTENER (which that flag needs) and LOG/SPEC_ALLOW as asked;
+ * TSYNC is left out (the kernel refuses it with NEW_LISTENER, and our
+ * callers are single-threaded).  Returns the listener fd or -errno. */
+static int seccomp_load_raw(scmp_filter_ctx ctx, const struct spec_seccomp *sc, struct error *err)
+{
+        _cleanup_close_ int mfd = memfd_create("berth-seccomp", MFD_CLOEXEC);
+        _cleanup_free_ char *buf = NULL;
+        unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | (1UL << 5) /* WAIT_KILLABLE_RECV */;
+        struct sock_fprog prog;
+        size_t len = 0;
+        int r, fd;
+
+        if (mfd < 0)
+                return error_set(err, errno, "linux.seccomp: memfd for the filter");
+        r = seccomp_export_bpf(ctx, mfd);
+        if (r < 0)
+                return error_set(err, r, "linux.seccomp: compile filter");
+        if (lseek(mfd, 0, SEEK_SET) < 0 || (r = read_full_fd(mfd, 1 << 20, &buf, &len)) < 0)
+                return error_set(err, errno, "linux.seccomp: read compiled filter");
+        if (seccomp_has_flag(sc, "SECCOMP_FILTER_FLAG_LOG"))
+                flags |= SECCOMP_FILTER_FLAG_LOG;
+        if (seccomp_has_flag(sc, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"))
+                flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        prog = (struct sock_fprog){ .len = (unsigned short) (len / sizeof(struct sock_filter)),
+                                    .filter = (struct sock_filter *) buf };
+        fd = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+        if (fd < 0)
+                return error_set(err, errno, "linux.seccomp: load filter with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+        return fd;
+}
+
 int seccomp_apply(const struct spec_seccomp *sc, int *ret_notify_fd, struct error *err)
 {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
@@ -388,6 +434,19 @@ int seccomp_apply(const struct spec_seccomp *sc, int *ret_notify_fd, struct erro
         r = seccomp_build(sc, &ctx, &notify, err);
         if (r < 0)
                 return r;
+#if !(SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6))
+        /* the flag only matters to a listener */
+        if (notify && seccomp_has_flag(sc, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) {
+                fd = seccomp_load_raw(ctx, sc, err);
+                if (fd < 0)
+                        return fd;
+                if (ret_notify_fd)
+                        *ret_notify_fd = fd;
+                else
+                        close(fd);
+                return 0;
+        }
+#endif
         r = seccomp_load(ctx);
         if (r < 0)
                 return error_set(err, r, "linux.seccomp: load filter");

@@ -29,8 +29,9 @@ int caps_keep_across_setuid(bool keep, struct error *err);
 /* Validate the seccomp section: known actions, architectures, flags,
  * operators, argument indexes, errnoRet range, listenerPath for NOTIFY.
  * Syscall names are not checked: unknown ones are skipped at apply time
- * (as runc and crun do).  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is
- * accepted and ignored when built against libseccomp < 2.6. */
+ * (as runc and crun do).  With libseccomp < 2.6,
+ * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is applied by loading the compiled
+ * program with seccomp(2) directly (it only matters with NOTIFY rules). */
 int seccomp_validate(const struct spec_seccomp *sc, struct error *err);
 /* Build the filter without loading it (the fuzz target's way in); the
  * caller releases *ret_ctx with seccomp_release(). */

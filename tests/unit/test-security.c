@@ -534,13 +534,15 @@ static bool answer_notification(int fd, pid_t child)
         return good;
 }
 
-static void test_seccomp_notify(const char *tmpdir)
+/* FLAGS: the filter's flags (WAIT_KILLABLE_RECV takes the raw seccomp(2)
+ * load with libseccomp < 2.6); TAG names the case. */
+static void test_seccomp_notify(const char *tmpdir, char **flags, const char *tag)
 {
         struct spec_seccomp_syscall call = { .names = (char *[]) { "mkdir", "mkdirat", NULL },
                                              .action = "SCMP_ACT_NOTIFY" };
-        _cleanup_free_ char *path = xasprintf("%s/listener.sock", tmpdir);
+        _cleanup_free_ char *path = xasprintf("%s/listener-%s.sock", tmpdir, tag);
         struct spec_seccomp sc = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &call, .n_syscalls = 1,
-                                   .listener_path = path, .listener_metadata = "meta=1" };
+                                   .listener_path = path, .listener_metadata = "meta=1", .flags = flags };
         _cleanup_close_ int listener = make_listener(path), notify_fd = -EBADF;
         char buf[4096];
         bool json_ok, answered = false;
@@ -548,7 +550,7 @@ static void test_seccomp_notify(const char *tmpdir)
         pid_t pid;
 
         if (listener < 0) {
-                ok(false, "seccomp: notify listener socket");
+                ok(false, "seccomp (%s): notify listener socket", tag);
                 return;
         }
         fflush(NULL);
@@ -560,14 +562,14 @@ static void test_seccomp_notify(const char *tmpdir)
         json_ok = strstr(buf, "\"fds\":[\"seccompFd\"]") && strstr(buf, "\"pid\":4242") &&
                   strstr(buf, "\"metadata\":\"meta=1\"") && strstr(buf, "\"state\":{\"ociVersion\":\"1.2.0\",\"id\":\"t1\"") &&
                   strncmp(buf, "{\"ociVersion\":", 14) == 0;
-        ok(json_ok, "seccomp: listener gets ContainerProcessState: %s", buf);
-        ok(notify_fd >= 0, "seccomp: listener gets the notify fd");
+        ok(json_ok, "seccomp (%s): listener gets ContainerProcessState: %s", tag, buf);
+        ok(notify_fd >= 0, "seccomp (%s): listener gets the notify fd", tag);
         if (notify_fd >= 0)
                 answered = answer_notification(notify_fd, pid);
-        ok(answered, "seccomp: parent receives mkdir notification and responds");
+        ok(answered, "seccomp (%s): parent receives mkdir notification and responds", tag);
         if (!answered && pid > 0)
                 (void) kill(pid, SIGKILL);
-        ok(pid > 0 && waitpid(pid, &status, 0) == pid && exited_ok(status), "seccomp: notified child sees EXDEV");
+        ok(pid > 0 && waitpid(pid, &status, 0) == pid && exited_ok(status), "seccomp (%s): notified child sees EXDEV", tag);
 }
 
 /* A whole ContainerProcessState goes through with "fds" set. */
@@ -682,7 +684,8 @@ int main(void)
                 test_seccomp_args();
                 test_seccomp_kill();
                 test_seccomp_default_errno();
-                test_seccomp_notify(tmpdir);
+                test_seccomp_notify(tmpdir, NULL, "plain");
+                test_seccomp_notify(tmpdir, (char *[]) { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL }, "wait-killable");
         } else
                 skip_named("needs root (no no_new_privs in the filter)", "seccomp_apply");
         test_seccomp_send_process_state(tmpdir);
