@@ -464,8 +464,8 @@ static int mkdir_tree(const char *mount, const char *path, char **ret_top, struc
                 if (mkdir(dir, 0755) < 0) {
                         if (errno == EEXIST)
                                 continue;
-                        /* a parent removed under us by cgroup_remove_empty
-                         * (another container's delete): start over */
+                        /* a parent removed under us (by an administrator
+                         * or a test's cleanup): start over */
                         if (errno == ENOENT && !top && retries++ < 8) {
                                 i = (size_t) -1;
                                 continue;
@@ -1031,19 +1031,6 @@ int cgroup_destroy(const char *path, struct error *err)
                         r = error_ret(err);
         }
         return r;
-}
-
-int cgroup_remove_empty(const char *path)
-{
-        const struct cgroup_hierarchies *hs = cgroup_hierarchies_for(path, NULL);
-
-        if (!hs)
-                return -EINVAL;
-        for (size_t i = 0; i < hs->n; i++) {
-                _cleanup_free_ char *dir = cgroup_hierarchy_dir(&hs->h[i], path);
-                (void) rmdir(dir); /* not empty or in use: it stays */
-        }
-        return 0;
 }
 
 int cgroup_open_v2_dir(const char *path)

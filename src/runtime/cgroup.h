@@ -48,9 +48,6 @@ int cgroup_update(const char *path, const struct spec_resources *res, struct err
 /* Remove the cgroup (and nested ones) from every hierarchy; kills nothing.
  * Missing cgroups are not an error. */
 int cgroup_destroy(const char *path, struct error *err);
-/* rmdir PATH in every hierarchy where it is empty and unused; never
- * recursive, never an error (the default "berth" parent of containers). */
-int cgroup_remove_empty(const char *path);
 /* Freeze or thaw, waiting until the kernel reports the state reached. */
 int cgroup_freeze(const char *path, bool freeze, struct error *err);
 /* Is it frozen?  0 no, 1 yes, negative on error. */

@@ -750,6 +750,13 @@ def session_dir():
     d = Path(tempfile.mkdtemp(prefix="berth-it-", dir="/tmp"))
     d.chmod(0o755)
     yield d
+    # berth keeps its default cgroup parent ("berth", like Docker's
+    # "docker") between containers; the suite leaves none behind
+    for parent in Path("/sys/fs/cgroup").glob("*/berth"):
+        try:
+            parent.rmdir()  # only when empty: never recursive
+        except OSError:
+            pass
     left = mountpoints_under(d)
     if left:
         # Never rm -rf across a mount: leave it for a human to look at.
