@@ -211,6 +211,8 @@ static void fill_state(struct create_ctx *c)
         st->systemd_cgroup = c->rt->systemd_cgroup;
         st->has_pidns = c->ns.has[NS_PID];
         st->use_terminal = c->spec->process->terminal;
+        st->poststart_hooks = c->spec->hooks.n[SPEC_HOOK_POSTSTART] > 0;
+        st->poststop_hooks = c->spec->hooks.n[SPEC_HOOK_POSTSTOP] > 0;
         st->annotations = c->spec->annotations;
         st->n_annotations = c->spec->n_annotations;
 }
@@ -624,22 +626,33 @@ int container_run(const struct runtime_ctx *ctx, const struct create_opts *o, en
         return 0;
 }
 
+/* The poststart or poststop hooks from the config copy, with the state
+ * in status S.  Their failures are warnings (the spec), so nothing is
+ * returned; containers without such hooks never read the copy. */
+static void run_recorded_hooks(int dirfd, const struct state *st, enum spec_hook_kind kind, enum container_status s)
+{
+        _cleanup_free_ char *raw = NULL, *json = NULL;
+        struct error ignored = ERROR_INIT;
+        struct spec *spec = NULL;
+        size_t len;
+
+        if (!(kind == SPEC_HOOK_POSTSTART ? st->poststart_hooks : st->poststop_hooks))
+                return;
+        if (read_full_file_at(dirfd, "config.json", CONFIG_MAX, &raw, &len) < 0 ||
+            spec_parse(raw, len, &spec, &ignored) < 0) {
+                error_clear(&ignored);
+                return;
+        }
+        json = state_to_oci_json(st, s, false);
+        (void) hooks_run(spec, kind, json, &ignored);
+        error_clear(&ignored);
+        spec_free(spec);
+}
+
 /* Poststop hooks, cgroup, state dir: what delete removes once nothing runs. */
 static void cleanup_stopped(const struct runtime_ctx *ctx, int rootfd, int dirfd, struct state *st)
 {
-        _cleanup_free_ char *raw = NULL;
-        size_t len;
-
-        if (read_full_file_at(dirfd, "config.json", CONFIG_MAX, &raw, &len) >= 0) {
-                struct spec *s = NULL;
-                struct error ignored = ERROR_INIT;
-                if (spec_parse(raw, len, &s, &ignored) >= 0) {
-                        _cleanup_free_ char *json = state_to_oci_json(st, STATUS_STOPPED, false);
-                        (void) hooks_run(s, SPEC_HOOK_POSTSTOP, json, &ignored);
-                }
-                error_clear(&ignored);
-                spec_free(s);
-        }
+        run_recorded_hooks(dirfd, st, SPEC_HOOK_POSTSTOP, STATUS_STOPPED);
         /* the default "berth" parent stays, like Docker's "docker": making
          * it anew for every container costs ~13% of a start */
         if (st->cgroup_path)
@@ -761,20 +774,7 @@ int container_start(const struct runtime_ctx *ctx, const char *id, struct error 
         /* started: no start.sock means running (see container_load) */
         if (unlinkat(dirfd, "start.sock", 0) < 0 && errno != ENOENT)
                 return error_set(err, errno, "remove the start socket of `%s`", id);
-        {
-                _cleanup_free_ char *raw = NULL;
-                size_t rlen;
-                if (read_full_file_at(dirfd, "config.json", CONFIG_MAX, &raw, &rlen) >= 0) {
-                        struct spec *spec = NULL;
-                        struct error ignored = ERROR_INIT;
-                        if (spec_parse(raw, rlen, &spec, &ignored) >= 0 && spec->hooks.n[SPEC_HOOK_POSTSTART]) {
-                                _cleanup_free_ char *running = state_to_oci_json(st, STATUS_RUNNING, false);
-                                (void) hooks_run(spec, SPEC_HOOK_POSTSTART, running, &ignored);
-                        }
-                        error_clear(&ignored);
-                        spec_free(spec);
-                }
-        }
+        run_recorded_hooks(dirfd, st, SPEC_HOOK_POSTSTART, STATUS_RUNNING);
         return 0;
 }
 

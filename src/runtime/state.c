@@ -116,6 +116,8 @@ int state_write(int dirfd, const struct state *st, enum container_status status,
         json_object_object_add(o, "systemd_cgroup", json_object_new_boolean(st->systemd_cgroup));
         json_object_object_add(o, "has_pidns", json_object_new_boolean(st->has_pidns));
         json_object_object_add(o, "terminal", json_object_new_boolean(st->use_terminal));
+        json_object_object_add(o, "poststart_hooks", json_object_new_boolean(st->poststart_hooks));
+        json_object_object_add(o, "poststop_hooks", json_object_new_boolean(st->poststop_hooks));
         json_object_object_add(o, "annotations", annotations_to_json(st));
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         r = write_file_atomic_at(dirfd, "state.json", s, strlen(s), 0600);
@@ -176,6 +178,8 @@ int state_read(int dirfd, struct state **ret, struct error *err)
         st->systemd_cgroup = get_bool(o, "systemd_cgroup");
         st->has_pidns = get_bool(o, "has_pidns");
         st->use_terminal = get_bool(o, "terminal");
+        st->poststart_hooks = get_bool(o, "poststart_hooks");
+        st->poststop_hooks = get_bool(o, "poststop_hooks");
         if (json_object_object_get_ex(o, "annotations", &v) && json_object_is_type(v, json_type_object)) {
                 size_t n = json_object_object_length(v), i = 0;
                 st->annotations = xzalloc(sizeof(struct spec_kv) * (n ? n : 1));

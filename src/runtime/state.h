@@ -34,6 +34,8 @@ struct state {
         bool systemd_cgroup;
         bool has_pidns;        /* its own pid namespace: killing init kills all */
         bool use_terminal;
+        /* the config copy has these hooks: start and delete read it only then */
+        bool poststart_hooks, poststop_hooks;
         struct spec_kv *annotations;
         size_t n_annotations;
 };
