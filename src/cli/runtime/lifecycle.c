@@ -247,7 +247,8 @@ static int ps_table(const pid_t *pids, size_t n, char **ps_args)
         }
         pclose(f);
         if (pid_col < 0)
-                return cli_usage("ps: no PID column in the output of `%s`", cmd);
+                return cli_usage("ps: no PID column in the output of `%s` (is procps installed? `--format json` needs no ps)",
+                                 cmd);
         return 0;
 }
 
