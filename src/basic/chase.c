@@ -169,6 +169,24 @@ int chase_open(int rootfd, const char *path, int open_flags, mode_t mode)
         return chase_walk(rootfd, path, open_flags, mode);
 }
 
+int chase_open_plain(int rootfd, const char *path, int open_flags)
+{
+        struct open_how how = {
+                .flags = (uint64_t) (open_flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd;
+
+        if (chase_no_openat2 || (open_flags & (O_CREAT | O_TMPFILE)))
+                return -EOPNOTSUPP;
+        fd = RETRY_EINTR(sys_openat2(rootfd, path, &how));
+        if (fd >= 0)
+                return fd;
+        if (errno == ENOSYS || errno == EPERM || errno == EAGAIN)
+                return -EOPNOTSUPP;
+        return -errno;
+}
+
 /* Split off the last component: returns the parent part (may be "") and
  * sets *ret_base. */
 static char *split_last(const char *path, const char **ret_base)
@@ -233,6 +251,25 @@ static int mkdir_p_depth(int rootfd, const char *path, mode_t mode, int depth)
 
         if (!mode)
                 mode = 0755;
+        /* the common case: it is there already */
+        cur = chase_open(rootfd, path, O_PATH | O_DIRECTORY, 0);
+        if (cur != -ENOENT)
+                return TAKE_FD(cur);
+        /* next: only the last component is missing */
+        {
+                _cleanup_free_ char *parent = NULL;
+                const char *base;
+                int r;
+
+                parent = split_last(copy, &base);
+                if (*base && strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
+                        r = mkdir_one(rootfd, parent, base, mode, depth);
+                        if (r >= 0)
+                                return chase_open(rootfd, path, O_PATH | O_DIRECTORY, 0);
+                        if (r != -ENOENT)
+                                return r;
+                }
+        }
         cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (cur < 0)
                 return -errno;

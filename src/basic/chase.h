@@ -15,6 +15,11 @@
  * Returns an fd or -errno. */
 int chase_open(int rootfd, const char *path, int open_flags, mode_t mode);
 
+/* Open PATH below ROOTFD only when no symlink is on the way (".." stays
+ * in the root): then PATH, cleaned lexically, is where the fd is.  -ELOOP
+ * when a symlink was met, -EOPNOTSUPP without openat2(), else -errno. */
+int chase_open_plain(int rootfd, const char *path, int open_flags);
+
 /* Create every missing directory of PATH inside ROOTFD (mode 0755 unless
  * given) and return an O_PATH|O_DIRECTORY fd of the last one, or -errno. */
 int chase_mkdir_p(int rootfd, const char *path, mode_t mode);

@@ -86,20 +86,37 @@ int write_file_at(int dirfd, const char *path, const char *s)
         return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *path, const char *data, size_t len, mode_t mode)
+/* Create PATH with FLAGS (O_TRUNC or O_EXCL) and write DATA; removed
+ * again when the write fails. */
+static int write_new(int dirfd, const char *path, int flags, const char *data, size_t len, mode_t mode)
 {
-        _cleanup_free_ char *tmp = xasprintf("%s.tmp%d", path, (int) getpid());
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        fd = openat(dirfd, path, O_WRONLY | O_CREAT | flags | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);
-        if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
-                r = -errno;
         if (r < 0)
+                (void) unlinkat(dirfd, path, 0);
+        return r;
+}
+
+int write_file_new_at(int dirfd, const char *path, const char *data, size_t len, mode_t mode)
+{
+        return write_new(dirfd, path, O_EXCL, data, len, mode);
+}
+
+int write_file_atomic_at(int dirfd, const char *path, const char *data, size_t len, mode_t mode)
+{
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp%d", path, (int) getpid());
+        int r;
+
+        r = write_new(dirfd, tmp, O_TRUNC, data, len, mode);
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0) {
+                r = -errno;
                 (void) unlinkat(dirfd, tmp, 0);
+        }
         return r;
 }
 
@@ -154,4 +171,17 @@ int parse_uint64(const char *s, uint64_t *ret)
                 return -EINVAL;
         *ret = v;
         return 0;
+}
+
+char *fd_get_path(int fd)
+{
+        char link[64], buf[PATH_MAX];
+        ssize_t n;
+
+        (void) snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        return xstrdup(buf);
 }

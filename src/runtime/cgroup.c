@@ -75,6 +75,8 @@ static bool is_fs_type(const char *path, unsigned long magic)
 static enum cgroup_layout cached_layout = _CGROUP_LAYOUT_INVALID;
 static struct cgroup_hierarchies cached_table;
 static bool cached_table_loaded;
+/* the texts the table was built from */
+static char *cached_mountinfo, *cached_proc_cgroup;
 
 enum cgroup_layout cgroup_layout(void)
 {
@@ -95,6 +97,15 @@ void cgroup_cache_reset(void)
         if (cached_table_loaded)
                 cgroup_hierarchies_clear(&cached_table);
         cached_table_loaded = false;
+        free(cached_mountinfo);
+        free(cached_proc_cgroup);
+        cached_mountinfo = cached_proc_cgroup = NULL;
+}
+
+void cgroup_host_views(const char **ret_mountinfo, const char **ret_proc_cgroup)
+{
+        *ret_mountinfo = cached_table_loaded ? cached_mountinfo : NULL;
+        *ret_proc_cgroup = cached_table_loaded ? cached_proc_cgroup : NULL;
 }
 
 /* ---- the hierarchy table --------------------------------------------- */
@@ -363,6 +374,8 @@ const struct cgroup_hierarchies *cgroup_hierarchies_get(struct error *err)
         hierarchies_index(&cached_table);
         cached_table.layout = layout;
         cached_table_loaded = true;
+        cached_mountinfo = TAKE_PTR(mountinfo);
+        cached_proc_cgroup = TAKE_PTR(own);
         return &cached_table;
 }
 
@@ -455,6 +468,19 @@ static int mkdir_tree(const char *mount, const char *path, char **ret_top, struc
         size_t len = strlen(path);
         int retries = 0;
 
+        /* the common case: only the leaf is new */
+        {
+                _cleanup_free_ char *leaf = xasprintf("%s/%s", mount, path);
+
+                if (mkdir(leaf, 0755) == 0) {
+                        *ret_top = xstrdup(path);
+                        return 0;
+                }
+                if (errno == EEXIST) {
+                        *ret_top = NULL;
+                        return 0;
+                }
+        }
         for (size_t i = 0; i <= len; i++) {
                 _cleanup_free_ char *dir = NULL;
 
@@ -574,6 +600,10 @@ static int cpuset_inherit_levels(const struct cgroup_hierarchy *h, const char *p
                 dir = xasprintf("%s/%.*s", h->mount, (int) i, path);
                 if (cgroup_v1_cpuset_inherit(dir, err) < 0)
                         return error_ret(err);
+                /* a parent we made (the default "berth" one stays) hands
+                 * its cpus and mems to the next children itself */
+                if (i < len)
+                        (void) cgroup_write(dir, "cgroup.clone_children", "1", NULL, NULL);
         }
         return 0;
 }

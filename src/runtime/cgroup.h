@@ -22,6 +22,10 @@ enum cgroup_layout {
 /* Detect once per process (cached). */
 enum cgroup_layout cgroup_layout(void);
 const char *cgroup_layout_to_string(enum cgroup_layout l);
+/* The runtime's /proc/self/mountinfo and /proc/self/cgroup as read when
+ * the hierarchies were first looked up (a forked init still sees the
+ * same cgroup mounts), or NULLs when they were not. */
+void cgroup_host_views(const char **ret_mountinfo, const char **ret_proc_cgroup);
 
 /* Resolve the config's cgroupsPath (or a default for ID when NULL/empty) to
  * a path relative to the hierarchy roots ("berth/ID", "/a/b" → "a/b",

@@ -34,7 +34,6 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-#define CONFIG_MAX (16 << 20)
 
 /* Everything create sets up, so one function can undo it. */
 struct create_ctx {
@@ -115,7 +114,7 @@ static int load_config(struct create_ctx *c, struct error *err)
         bfd = open(c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (bfd < 0)
                 return error_set(err, errno, "--bundle: open `%s`", c->bundle);
-        r = read_full_file_at(bfd, cfg, CONFIG_MAX, &c->raw_config, &c->raw_len);
+        r = read_full_file_at(bfd, cfg, STATE_CONFIG_MAX, &c->raw_config, &c->raw_len);
         if (r < 0)
                 return error_set(err, -r, "open `%s`", cfg);
         r = spec_parse(c->raw_config, c->raw_len, &c->spec, err);
@@ -127,12 +126,16 @@ static int load_config(struct create_ctx *c, struct error *err)
                 _cleanup_free_ char *p = c->spec->root_path[0] == '/'
                                                  ? xstrdup(c->spec->root_path)
                                                  : xasprintf("%s/%s", c->bundle, c->spec->root_path);
-                struct stat st;
-                if (!realpath(p, buf) || stat(buf, &st) < 0)
-                        return error_set(err, errno, "root.path: `%s`", p);
-                if (!S_ISDIR(st.st_mode))
+                _cleanup_close_ int rfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+                if (rfd < 0 && errno == ENOTDIR)
                         return error_setx(err, ENOTDIR, "root.path: `%s` is not a directory", p);
-                c->rootfs = xstrdup(buf);
+                if (rfd < 0)
+                        return error_set(err, errno, "root.path: `%s`", p);
+                /* one readlink instead of realpath()'s one per component */
+                c->rootfs = fd_get_path(rfd);
+                if (!c->rootfs || c->rootfs[0] != '/')
+                        return error_setx(err, ENOENT, "root.path: `%s`: cannot tell where it is", p);
         }
         return 0;
 }
@@ -495,6 +498,18 @@ static int send_idmapped_mounts(struct create_ctx *c, struct error *err)
         return r < 0 ? error_ret(err) : 0;
 }
 
+/* state.json is written once, when the init is ready: replacing a file
+ * by rename costs a journal flush on ext4.  Until then a killed create is
+ * recognised by the missing state.json, and its cgroup found through a
+ * copy of the config, made before the cgroup (a copy cut short names no
+ * cgroup yet).  exec, and the poststart and poststop hooks, read it too. */
+static int record_unfinished(struct create_ctx *c, struct error *err)
+{
+        int r = state_config_write(c->dirfd, c->raw_config, c->raw_len);
+
+        return r < 0 ? error_set(err, -r, "copy config.json") : 0;
+}
+
 static int create_container(struct create_ctx *c, struct error *err)
 {
         struct sync_msg m;
@@ -516,13 +531,7 @@ static int create_container(struct create_ctx *c, struct error *err)
         if (r < 0)
                 return r;
         fill_state(c);
-        /* state.json is written once, when the init is ready: replacing a
-         * file by rename costs a journal flush on ext4.  Until then a
-         * killed create is recognised by the missing state.json and its
-         * cgroup found through this copy of the config. */
-        r = write_file_atomic_at(c->dirfd, "config.json", c->raw_config, c->raw_len, 0600);
-        if (r < 0)
-                r = error_set(err, -r, "copy config.json");
+        r = record_unfinished(c, err);
         if (r >= 0 && c->mode == RUN_CREATE)
                 r = make_listener(c, err);
         if (r >= 0 && c->o->console_socket) {
@@ -638,8 +647,7 @@ static void run_recorded_hooks(int dirfd, const struct state *st, enum spec_hook
 
         if (!(kind == SPEC_HOOK_POSTSTART ? st->poststart_hooks : st->poststop_hooks))
                 return;
-        if (read_full_file_at(dirfd, "config.json", CONFIG_MAX, &raw, &len) < 0 ||
-            spec_parse(raw, len, &spec, &ignored) < 0) {
+        if (state_config_read(dirfd, &raw, &len) < 0 || spec_parse(raw, len, &spec, &ignored) < 0) {
                 error_clear(&ignored);
                 return;
         }
@@ -676,7 +684,7 @@ static struct state *load_unfinished(const struct runtime_ctx *ctx, const char *
                 st->recorded = STATUS_CREATING;
                 return st;
         }
-        if (read_full_file_at(dirfd, "config.json", CONFIG_MAX, &raw, &len) >= 0) {
+        if (state_config_read(dirfd, &raw, &len) >= 0) {
                 struct spec *s = NULL;
                 struct error ignored = ERROR_INIT;
                 if (spec_parse(raw, len, &s, &ignored) >= 0)

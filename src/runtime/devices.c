@@ -166,12 +166,14 @@ static int dev_fixup(int pfd, const char *name, mode_t fmt, dev_t rdev, const st
         return 0;
 }
 
-static int dev_create(int rootfd, const struct spec_device *d, bool bind, struct error *err)
+/* Create device D below ROOTFD; DEVFD is an fd of the container's /dev
+ * (spares resolving it for every node there). */
+static int dev_create(int rootfd, int devfd, const struct spec_device *d, bool bind, struct error *err)
 {
         _cleanup_free_ char *parent = NULL;
         _cleanup_close_ int pfd = -EBADF;
         const char *name;
-        mode_t fmt;
+        mode_t fmt, mode, old_umask;
         dev_t rdev;
         int r;
 
@@ -187,14 +189,30 @@ static int dev_create(int rootfd, const struct spec_device *d, bool bind, struct
         name = name ? name + 1 : d->path;
         if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
                 return error_setx(err, EINVAL, "path does not name a file");
-        pfd = chase_mkdir_p(rootfd, *parent ? parent : "/", 0755);
+        if (strcmp(parent, "/dev") == 0)
+                pfd = fcntl(devfd, F_DUPFD_CLOEXEC, 3);
+        else
+                pfd = chase_mkdir_p(rootfd, *parent ? parent : "/", 0755);
         if (pfd < 0)
-                return error_set(err, pfd, "create parent directory");
+                return error_set(err, pfd == -1 ? errno : pfd, "create parent directory");
         if (bind && !S_ISFIFO(fmt))
                 return dev_bind(pfd, name, d->path, err);
-        r = dev_mknod(pfd, name, fmt | 0600, rdev, err);
-        if (r < 0)
-                return r;
+        /* a new node gets its final mode right away (mknodat does not
+         * follow a link planted at NAME); an existing one is fixed up
+         * through an fd */
+        mode = d->has_file_mode ? d->file_mode & 07777 : 0666;
+        old_umask = umask(0);
+        r = mknodat(pfd, name, fmt | mode, rdev);
+        umask(old_umask);
+        if (r == 0 && !d->has_uid && !d->has_gid)
+                return 0;
+        if (r < 0 && errno != EEXIST)
+                return error_set(err, errno, "mknod");
+        if (r < 0) {
+                r = dev_mknod(pfd, name, fmt | 0600, rdev, err);
+                if (r < 0)
+                        return r;
+        }
         return dev_fixup(pfd, name, fmt, rdev, d, err);
 }
 
@@ -224,20 +242,20 @@ int devices_setup(int rootfd, const struct spec *s, bool bind, bool console, str
 
         if (!devices_need_setup(s))
                 return 0;
+        devfd = chase_mkdir_p(rootfd, "/dev", 0755);
+        if (devfd < 0)
+                return error_set(err, devfd, "open /dev");
         for (size_t i = 0; i < ELEMENTSOF(default_devices); i++) {
-                r = dev_create(rootfd, &default_devices[i], bind, err);
+                r = dev_create(rootfd, devfd, &default_devices[i], bind, err);
                 if (r < 0)
                         return error_prefix(err, "default device %s", default_devices[i].path);
         }
         for (size_t i = 0; i < s->linux_.n_devices; i++) {
-                r = dev_create(rootfd, &s->linux_.devices[i], bind, err);
+                r = dev_create(rootfd, devfd, &s->linux_.devices[i], bind, err);
                 if (r < 0)
                         return error_prefix(err, "linux.devices[%zu] (%s)", i,
                                             s->linux_.devices[i].path ? s->linux_.devices[i].path : "");
         }
-        devfd = chase_mkdir_p(rootfd, "/dev", 0755);
-        if (devfd < 0)
-                return error_set(err, devfd, "open /dev");
         r = dev_links_setup(devfd, s, err);
         if (r < 0)
                 return r;

@@ -540,7 +540,7 @@ static int exec_prepare(const struct runtime_ctx *ctx, struct exec_ctx *c, struc
                 return error_setx(err, EINVAL, "cannot exec in a stopped container");
         if (s == STATUS_PAUSED)
                 return error_setx(err, EINVAL, "cannot exec in a paused container");
-        r = read_full_file_at(dirfd, "config.json", 16 << 20, &raw, &len);
+        r = state_config_read(dirfd, &raw, &len);
         if (r < 0)
                 return error_set(err, -r, "read the config of `%s`", c->o->id);
         r = spec_parse(raw, len, &c->config, err);

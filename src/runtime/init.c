@@ -118,6 +118,9 @@ static int setup_mounts(const struct init_args *a, const int *mount_fds, struct 
         };
         int r;
 
+        if (o.cgroupns && a->ns->join_fd[NS_MNT] < 0)
+                cgroup_host_views(&o.host_mountinfo, &o.host_proc_cgroup);
+        o.cgroup_path = a->cgroup_path;
         r = rootfs_setup(s, &o, err);
         if (r < 0)
                 return r;

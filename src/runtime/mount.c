@@ -307,8 +307,15 @@ static const struct {
 /* A new detached instance of filesystem TYPE: fsopen, fsconfig (source,
  * superblock flags, data, SELinux context LABEL unless NULL), create,
  * fsmount.  Returns the mount fd. */
+/* What fsmount() itself can set on a new mount. */
+#define FSMOUNT_ATTRS                                                                                         \
+        (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR__ATIME |   \
+         MOUNT_ATTR_NODIRATIME)
+
+/* A new detached mount of TYPE with the attributes ATTR (FSMOUNT_ATTRS
+ * only: the rest is for setattr()). */
 static int fs_new_tree_labeled(const char *type, const char *source, unsigned long sb_flags, const char *data,
-                               const char *label, struct error *err)
+                               const char *label, uint64_t attr, struct error *err)
 {
         _cleanup_close_ int fsfd = -EBADF;
         int mfd, r;
@@ -334,16 +341,16 @@ static int fs_new_tree_labeled(const char *type, const char *source, unsigned lo
                 _cleanup_free_ char *what = xasprintf("mount %s", type);
                 return fs_error(fsfd, err, errno, what);
         }
-        mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+        mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int) (attr & FSMOUNT_ATTRS));
         if (mfd < 0)
                 return error_set(err, errno, "fsmount %s", type);
         return mfd;
 }
 
 static int fs_new_tree(const char *type, const char *source, unsigned long sb_flags, const char *data,
-                       struct error *err)
+                       uint64_t attr, struct error *err)
 {
-        return fs_new_tree_labeled(type, source, sb_flags, data, NULL, err);
+        return fs_new_tree_labeled(type, source, sb_flags, data, NULL, attr, err);
 }
 
 int mount_new_tmpfs(uint64_t attr_set, const char *data)
@@ -352,11 +359,11 @@ int mount_new_tmpfs(uint64_t attr_set, const char *data)
         _cleanup_close_ int tree = -EBADF;
         int r;
 
-        tree = fs_new_tree("tmpfs", "tmpfs", 0, data, &e);
+        tree = fs_new_tree("tmpfs", "tmpfs", 0, data, attr_set, &e);
         error_clear(&e);
         if (tree < 0)
                 return tree;
-        r = setattr(tree, false, attr_set, 0, 0, -1);
+        r = setattr(tree, false, attr_set & ~FSMOUNT_ATTRS, 0, 0, -1);
         if (r < 0)
                 return r;
         return TAKE_FD(tree);
@@ -426,25 +433,13 @@ int mount_make_userns(const struct spec_id_mapping *uid, size_t n_uid,
         return r < 0 ? r : fd;
 }
 
-/* Where FD points, from /proc/self/fd: a malloc'd absolute path or NULL. */
-static char *fd_path(int fd)
-{
-        char link[64], buf[PATH_MAX];
-        ssize_t n;
-
-        (void) snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-        n = readlink(link, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return NULL;
-        buf[n] = 0;
-        return xstrdup(buf);
-}
 
 /* The path FD has inside the tree of ROOTFD ("/proc/sys"), or NULL when
  * it is not below it. */
-static char *path_in_root(int rootfd, int fd)
+static char *path_in_root(const struct mount_ctx *ctx, int fd)
 {
-        _cleanup_free_ char *root = fd_path(rootfd), *p = fd_path(fd);
+        _cleanup_free_ char *own = ctx->root_path ? NULL : fd_get_path(ctx->rootfd), *p = fd_get_path(fd);
+        const char *root = ctx->root_path ? ctx->root_path : own;
         size_t n;
 
         if (!root || !p || p[0] != '/')
@@ -554,18 +549,32 @@ static int resolve_dest(const struct mount_ctx *ctx, const char *dest, bool is_d
         _cleanup_free_ char *where = NULL;
         struct stat st;
 
-        fd = chase_mkpath(ctx->rootfd, dest, is_dir, is_dir ? 0755 : 0644);
-        if (fd < 0)
-                return error_set(err, fd, "resolve destination");
+        /* no symlink on the way: the cleaned path is where it is, no need
+         * to ask /proc */
+        fd = chase_open_plain(ctx->rootfd, dest, O_PATH);
+        if (fd == -ENOENT) {
+                fd = chase_mkpath(ctx->rootfd, dest, is_dir, is_dir ? 0755 : 0644);
+                if (fd >= 0) {
+                        closep(&fd);
+                        fd = chase_open_plain(ctx->rootfd, dest, O_PATH);
+                }
+        }
+        if (fd >= 0)
+                where = mount_path_clean(dest);
+        else {
+                fd = chase_mkpath(ctx->rootfd, dest, is_dir, is_dir ? 0755 : 0644);
+                if (fd < 0)
+                        return error_set(err, fd, "resolve destination");
+                where = path_in_root(ctx, fd);
+                if (!where)
+                        return error_setx(err, EXDEV, "destination resolves outside the rootfs");
+        }
         if (fstat(fd, &st) < 0)
                 return error_set(err, errno, "stat destination");
         if (is_dir && !S_ISDIR(st.st_mode))
                 return error_setx(err, ENOTDIR, "destination is not a directory");
         if (!is_dir && S_ISDIR(st.st_mode))
                 return error_setx(err, EISDIR, "destination is a directory, source is not");
-        where = path_in_root(ctx->rootfd, fd);
-        if (!where)
-                return error_setx(err, EXDEV, "destination resolves outside the rootfs");
         if (strcmp(where, "/") == 0)
                 return error_setx(err, EINVAL, "destination resolves to the root itself");
         *ret_where = TAKE_PTR(where);
@@ -730,8 +739,12 @@ static int do_fs(const struct mount_ctx *ctx, const struct spec_mount *m, const 
         /* linux.mountLabel labels the filesystems made for the container
          * (checked by the runtime to be on an SELinux host) */
         tree = fs_new_tree_labeled(m->type, m->source, mo.sb_flags, mo.data,
-                                   mount_takes_label(m->type) ? ctx->mount_label : NULL, err);
-        if (tree == -EPERM || tree == -EBUSY) {
+                                   mount_takes_label(m->type) ? ctx->mount_label : NULL, mo.attr_set, err);
+        if (tree >= 0) {
+                /* a new mount starts with none of them: fsmount set these */
+                mo.attr_set &= ~FSMOUNT_ATTRS;
+                mo.attr_clr &= ~FSMOUNT_ATTRS;
+        } else if (tree == -EPERM || tree == -EBUSY) {
                 if (sysfs)
                         tree = host_tree_fallback("/sys", &mo, err);
                 else if (strcmp(m->type, "mqueue") == 0)
@@ -960,6 +973,7 @@ static int cgroup_v1_one(const struct mount_ctx *ctx, int tmpfs, const struct mo
         bool v2 = strcmp(mi->fstype, "cgroup2") == 0;
         _cleanup_free_ char *own = own_cgroup(cgroups, v2, mi->superopts), *src = NULL, *data = NULL;
         _cleanup_close_ int tree = -EBADF, sub = -EBADF;
+        uint64_t set = mo->attr_set, clr = mo->attr_clr;
         const char *rel;
         int r;
 
@@ -970,11 +984,20 @@ static int cgroup_v1_one(const struct mount_ctx *ctx, int tmpfs, const struct mo
         sub = openat(tmpfs, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0)
                 return error_set(err, errno, "open `%s`", name);
-        if (ctx->cgroupns) {
+        if (ctx->cgroupns && ctx->cgroup_path && strcmp(mi->root, "/") == 0) {
+                /* our cgroup namespace's root is our cgroup: a bind of it
+                 * shows what a new instance would, and costs less */
+                src = xasprintf("%s/%s", mi->mountpoint, ctx->cgroup_path);
+                tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (tree < 0)
+                        return error_set(err, errno, "clone `%s`", src);
+        } else if (ctx->cgroupns) {
                 data = cgroup_fs_data(mi->superopts);
-                tree = fs_new_tree(mi->fstype, "cgroup", 0, data, err);
+                tree = fs_new_tree(mi->fstype, "cgroup", 0, data, mo->attr_set, err);
                 if (tree < 0)
                         return tree;
+                set &= ~FSMOUNT_ATTRS;
+                clr &= ~FSMOUNT_ATTRS;
         } else {
                 rel = own;
                 if (strcmp(mi->root, "/") != 0)
@@ -984,7 +1007,7 @@ static int cgroup_v1_one(const struct mount_ctx *ctx, int tmpfs, const struct mo
                 if (tree < 0)
                         return error_set(err, errno, "clone `%s`", src);
         }
-        r = setattr(tree, false, mo->attr_set, mo->attr_clr, 0, -1);
+        r = setattr(tree, false, set, clr, 0, -1);
         if (r >= 0)
                 r = mount_move(tree, sub);
         if (r < 0)
@@ -1011,15 +1034,23 @@ static int mount_cgroup_v1(const struct mount_ctx *ctx, const struct spec_mount 
         _cleanup_close_ int tree = -EBADF, dst = -EBADF;
         int r;
 
-        r = read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &cgroups, NULL);
-        if (r >= 0)
-                r = read_full_file_at(AT_FDCWD, "/proc/self/mountinfo", 64 << 20, &mountinfo, NULL);
+        if (ctx->cgroupns && ctx->host_mountinfo && ctx->host_proc_cgroup) {
+                /* membership is all a cgroup namespace needs of them */
+                cgroups = xstrdup(ctx->host_proc_cgroup);
+                mountinfo = xstrdup(ctx->host_mountinfo);
+                r = 0;
+        } else {
+                r = read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &cgroups, NULL);
+                if (r >= 0)
+                        r = read_full_file_at(AT_FDCWD, "/proc/self/mountinfo", 64 << 20, &mountinfo, NULL);
+        }
         if (r < 0)
                 return error_set(err, r, "read /proc/self/cgroup and mountinfo");
-        tree = fs_new_tree("tmpfs", "tmpfs", 0, "mode=755", err);
+        tree = fs_new_tree("tmpfs", "tmpfs", 0, "mode=755", mo->attr_set & ~MOUNT_ATTR_RDONLY, err);
         if (tree < 0)
                 return tree;
-        r = setattr(tree, false, mo->attr_set & ~MOUNT_ATTR_RDONLY, mo->attr_clr, 0, -1);
+        r = setattr(tree, false, mo->attr_set & ~(MOUNT_ATTR_RDONLY | FSMOUNT_ATTRS), mo->attr_clr & ~FSMOUNT_ATTRS, 0,
+                    -1);
         if (r < 0)
                 return error_set(err, r, "set mount attributes");
         dst = resolve_dest(ctx, m->destination, true, &where, err);
@@ -1065,7 +1096,7 @@ static int mount_cgroup(const struct mount_ctx *ctx, const struct spec_mount *m,
         if (sfs.f_type != CGROUP2_SUPER_MAGIC)
                 return mount_cgroup_v1(ctx, m, mo, err);
         if (ctx->cgroupns) {
-                tree = fs_new_tree("cgroup2", "cgroup", mo->sb_flags, mo->data, err);
+                tree = fs_new_tree("cgroup2", "cgroup", mo->sb_flags, mo->data, 0, err);
                 if (tree == -EPERM || tree == -EBUSY)
                         tree = host_tree_fallback("/sys/fs/cgroup", &rec, err);
         } else

@@ -46,12 +46,15 @@ bool mount_is_bind(const struct spec_mount *m);
 
 struct mount_ctx {
         int rootfd;             /* O_PATH fd of the rootfs (a mount point) */
+        const char *root_path;  /* where ROOTFD is (fd_get_path), NULL: look each time */
         const char *bundle;     /* relative bind sources */
         bool new_userns;
         bool cgroupns;
         const int *premounted;  /* optional detached trees by mount index, -1 none */
         size_t n_premounted;
         const char *mount_label; /* linux.mountLabel (SELinux context= of tmpfs, devpts, mqueue), NULL: none */
+        const char *host_mountinfo, *host_proc_cgroup; /* see struct rootfs_opts */
+        const char *cgroup_path;                         /* see struct rootfs_opts */
 };
 
 /* Perform config mount IDX.  Errors read "mounts[IDX] (DEST): ...". */

@@ -127,14 +127,20 @@ static int pivot(int rootfd, struct error *err)
 
 static int setup_mounts(int rootfd, const struct spec *s, const struct rootfs_opts *o, struct error *err)
 {
+        /* the bind of the rootfs stays where it is until pivot_root */
+        _cleanup_free_ char *root_path = fd_get_path(rootfd);
         struct mount_ctx ctx = {
                 .rootfd = rootfd,
+                .root_path = root_path,
                 .bundle = o->bundle,
                 .new_userns = o->new_userns,
                 .cgroupns = o->cgroupns,
                 .premounted = o->mount_fds,
                 .n_premounted = o->n_mount_fds,
                 .mount_label = o->mount_label,
+                .host_mountinfo = o->host_mountinfo,
+                .host_proc_cgroup = o->host_proc_cgroup,
+                .cgroup_path = o->cgroup_path,
         };
         int r;
 
@@ -168,11 +174,16 @@ int rootfs_setup(const struct spec *s, const struct rootfs_opts *o, struct error
         /* an unbindable / could not be bound: it is applied after pivot */
         if (prop & MS_UNBINDABLE)
                 prop = MS_SLAVE | MS_REC;
-        if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
+        if (!prop)
+                prop = MS_SLAVE | MS_REC;
+        if (mount(NULL, "/", NULL, prop, NULL) < 0)
                 return error_set(err, errno, "linux.rootfsPropagation: set propagation of /");
-        r = parent_private(o->rootfs, err);
-        if (r < 0)
-                return r;
+        /* after a recursive slave or private nothing is shared any more */
+        if (!(prop & MS_REC) || (prop & MS_SHARED)) {
+                r = parent_private(o->rootfs, err);
+                if (r < 0)
+                        return r;
+        }
         rootfd = bind_root(o->rootfs, err);
         if (rootfd < 0)
                 return rootfd;

@@ -25,6 +25,13 @@ struct rootfs_opts {
         const int *mount_fds;
         size_t n_mount_fds;
         const char *mount_label; /* linux.mountLabel, NULL: none */
+        /* The runtime's /proc/self/mountinfo and /proc/self/cgroup when the
+         * container's mount namespace is a copy of its namespace and it has
+         * a cgroup namespace (cgroup_host_views); NULL: read them. */
+        const char *host_mountinfo, *host_proc_cgroup;
+        /* The container's cgroup below each hierarchy's root ("berth/ID"),
+         * NULL: unknown. */
+        const char *cgroup_path;
 };
 
 /* Runs in the container's init after it entered its namespaces (mount ns

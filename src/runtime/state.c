@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "basic/fileio.h"
@@ -96,6 +98,33 @@ static struct json_object *annotations_to_json(const struct state *st)
         for (size_t i = 0; i < st->n_annotations; i++)
                 json_add_str(a, st->annotations[i].key, st->annotations[i].value);
         return a;
+}
+
+#define CONFIG_XATTR "user.berth.config"
+/* ext4 keeps a value of up to a block outside the inode; larger ones go
+ * to the file */
+#define CONFIG_XATTR_MAX 3584
+
+int state_config_write(int dirfd, const char *raw, size_t len)
+{
+        if (len <= CONFIG_XATTR_MAX && fsetxattr(dirfd, CONFIG_XATTR, raw, len, XATTR_CREATE) == 0)
+                return 0;
+        return write_file_new_at(dirfd, "config.json", raw, len, 0600);
+}
+
+int state_config_read(int dirfd, char **ret, size_t *ret_len)
+{
+        char buf[CONFIG_XATTR_MAX + 1];
+        ssize_t n;
+
+        n = fgetxattr(dirfd, CONFIG_XATTR, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return read_full_file_at(dirfd, "config.json", STATE_CONFIG_MAX, ret, ret_len);
+        *ret = xmalloc((size_t) n + 1);
+        memcpy(*ret, buf, (size_t) n);
+        (*ret)[n] = 0;
+        *ret_len = (size_t) n;
+        return 0;
 }
 
 int state_write(int dirfd, const struct state *st, enum container_status status, struct error *err)
@@ -289,14 +318,35 @@ char *state_to_oci_json(const struct state *st, enum container_status s, bool pr
         return r;
 }
 
+char *time_rfc3339(const struct timespec *ts)
+{
+        int64_t days, secs, era, doe, yoe, doy, mp, y, m, d;
+
+        /* UTC by hand: glibc's gmtime_r() loads /etc/localtime first.
+         * The civil date of a day count (Howard Hinnant's algorithm). */
+        days = ts->tv_sec / 86400;
+        secs = ts->tv_sec % 86400;
+        if (secs < 0) {
+                secs += 86400;
+                days--;
+        }
+        days += 719468;
+        era = (days >= 0 ? days : days - 146096) / 146097;
+        doe = days - era * 146097;
+        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        mp = (5 * doy + 2) / 153;
+        d = doy - (153 * mp + 2) / 5 + 1;
+        m = mp < 10 ? mp + 3 : mp - 9;
+        y = yoe + era * 400 + (m <= 2);
+        return xasprintf("%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%09ldZ",
+                         y, m, d, secs / 3600, secs / 60 % 60, secs % 60, ts->tv_nsec);
+}
+
 char *time_now_rfc3339(void)
 {
         struct timespec ts;
-        struct tm tm;
-        char buf[64];
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+        return time_rfc3339(&ts);
 }

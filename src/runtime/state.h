@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "basic/error.h"
 #include "runtime/spec.h"
@@ -71,5 +72,16 @@ uint64_t proc_start_time(pid_t pid);
 /* Is PID alive with that start time (and not a zombie)? */
 bool proc_alive(pid_t pid, uint64_t start);
 
+/* The state dir's copy of the container's config: an attribute of the
+ * directory where it fits (a new file costs ext4 an inode, found by a scan
+ * past the recently deleted ones), else the file config.json.  0 or
+ * -errno. */
+int state_config_write(int dirfd, const char *raw, size_t len);
+#define STATE_CONFIG_MAX (16 << 20)
+/* The copy, malloc'd in *RET (NUL-terminated), its length in *RET_LEN. */
+int state_config_read(int dirfd, char **ret, size_t *ret_len);
+
 /* Current time as RFC 3339 UTC with nanoseconds. */
 char *time_now_rfc3339(void);
+/* TS as UTC "2006-01-02T15:04:05.999999999Z". */
+char *time_rfc3339(const struct timespec *ts);

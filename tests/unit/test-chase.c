@@ -37,6 +37,12 @@ static char *fd_path(int fd)
         return xstrdup(buf);
 }
 
+static bool path_is(int fd, const char *root, const char *rel)
+{
+        _cleanup_free_ char *p = fd_path(fd), *want = xasprintf("%s%s", root, rel);
+        return strcmp(p, want) == 0;
+}
+
 static bool under(int fd, const char *root)
 {
         _cleanup_free_ char *p = fd_path(fd);
@@ -86,6 +92,27 @@ static void run(const char *root, int rootfd, const char *mode)
         ok(fd >= 0 && under(fd, root), "mkpath creates a file inside root", mode);
         if (fd >= 0)
                 close(fd);
+
+        fd = chase_mkdir_p(rootfd, "/dir", 0755);
+        ok(fd >= 0 && path_is(fd, root, "/dir"), "mkdir -p of an existing directory opens it", mode);
+        if (fd >= 0)
+                close(fd);
+
+        fd = chase_mkdir_p(rootfd, "/dir/leaf", 0755);
+        ok(fd >= 0 && path_is(fd, root, "/dir/leaf"), "mkdir -p makes a missing last directory", mode);
+        if (fd >= 0)
+                close(fd);
+
+        fd = chase_mkdir_p(rootfd, "/dangling", 0755);
+        ok(fd >= 0 && path_is(fd, root, "/made-by-link"),
+           "mkdir -p of a dangling last link makes its target inside root", mode);
+        if (fd >= 0)
+                close(fd);
+
+        fd = chase_mkdir_p(rootfd, "/dir/file", 0755);
+        ok(fd == -ENOTDIR, "mkdir -p of a file gives ENOTDIR", mode);
+        if (fd >= 0)
+                close(fd);
 }
 
 int main(void)
@@ -107,11 +134,12 @@ int main(void)
         r |= symlinkat("loop2", rootfd, "loop");
         r |= symlinkat("loop", rootfd, "loop2");
         r |= symlinkat("/dir", rootfd, "link-to-dir");
+        r |= symlinkat("/made-by-link", rootfd, "dangling");
         if (r != 0) {
                 printf("1..0 # SKIP cannot build fixtures\n");
                 return 0;
         }
-        printf("1..16\n");
+        printf("1..24\n");
         chase_no_openat2 = false;
         run(root, rootfd, "openat2");
         /* undo what the first pass created */
@@ -119,6 +147,8 @@ int main(void)
         (void) unlinkat(rootfd, "etc/new/dir", AT_REMOVEDIR);
         (void) unlinkat(rootfd, "etc/new", AT_REMOVEDIR);
         (void) unlinkat(rootfd, "etc", AT_REMOVEDIR);
+        (void) unlinkat(rootfd, "dir/leaf", AT_REMOVEDIR);
+        (void) unlinkat(rootfd, "made-by-link", AT_REMOVEDIR);
         chase_no_openat2 = true;
         run(root, rootfd, "component walk");
         close(rootfd);
