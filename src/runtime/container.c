@@ -512,7 +512,6 @@ static int record_unfinished(struct create_ctx *c, struct error *err)
 
 static int create_container(struct create_ctx *c, struct error *err)
 {
-        struct sync_msg m;
         int r;
 
         c->rootless = ns_rootless();
@@ -560,10 +559,11 @@ static int create_container(struct create_ctx *c, struct error *err)
         r = sync_send(c->sync_fd, SYNC_GO, 0, NULL);
         if (r < 0)
                 return error_set(err, -r, "sync with the container init");
+        /* while the init sets itself up */
+        c->st.pid_start = proc_start_time(c->child);
         r = await_created(c, err);
         if (r < 0)
                 return r;
-        c->st.pid_start = proc_start_time(c->child);
         /* run starts it right away: record it as running at once (see
          * container_load for how a created one turns running) */
         r = state_write(c->dirfd, &c->st, c->mode == RUN_CREATE ? STATUS_CREATED : STATUS_RUNNING, err);
@@ -571,10 +571,11 @@ static int create_container(struct create_ctx *c, struct error *err)
                 r = write_pid_file(c->o->pid_file, c->child, err);
         if (r < 0 || c->mode == RUN_FOREGROUND)
                 return r;
+        /* no answer: the init reads it before the EOF of our exit */
         r = sync_send(c->sync_fd, SYNC_RELEASE, 0, NULL);
         if (r < 0)
                 return error_set(err, -r, "sync with the container init");
-        return sync_expect(c->sync_fd, SYNC_RELEASED, &m, err);
+        return 0;
 }
 
 static void cleanup_stopped(const struct runtime_ctx *ctx, int rootfd, int dirfd, struct state *st);

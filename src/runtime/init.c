@@ -363,14 +363,15 @@ _noreturn_ void init_main(const struct init_args *a)
                 sync_send_error(a->sync_fd, &err);
                 _exit(1);
         }
+        /* a create outlives its runtime: from here on a runtime that dies
+         * before it recorded us shows as EOF instead of RELEASE */
+        if (a->mode != RUN_FOREGROUND)
+                (void) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         if (sync_send(a->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
         if (a->mode != RUN_FOREGROUND) {
                 struct sync_msg m;
                 if (sync_expect(a->sync_fd, SYNC_RELEASE, &m, &err) < 0)
-                        _exit(1);
-                (void) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-                if (sync_send(a->sync_fd, SYNC_RELEASED, 0, NULL) < 0)
                         _exit(1);
         }
         report_fd = wait_start(a, &state_json, &err);

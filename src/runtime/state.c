@@ -100,31 +100,61 @@ static struct json_object *annotations_to_json(const struct state *st)
         return a;
 }
 
-#define CONFIG_XATTR "user.berth.config"
-/* ext4 keeps a value of up to a block outside the inode; larger ones go
- * to the file */
-#define CONFIG_XATTR_MAX 3584
+/* The records of a state dir (state.json, config.json) are attributes of
+ * the directory where they fit: each new file costs ext4 an inode, found
+ * by a scan past the recently deleted ones.  Larger ones, and all of them
+ * where attributes are refused, are files of that name. */
+#define RECORD_XATTR_PREFIX "user.berth."
+/* ext4 keeps a value of up to a block outside the inode */
+#define RECORD_XATTR_MAX 3584
+
+static void record_xattr_name(char *buf, size_t size, const char *file)
+{
+        (void) snprintf(buf, size, RECORD_XATTR_PREFIX "%.*s", (int) strcspn(file, "."), file);
+}
+
+/* Write record FILE; ATOMIC: replace an existing one so that readers see
+ * the old or the new, else create it anew.  0 or -errno. */
+static int record_write(int dirfd, const char *file, const char *data, size_t len, bool atomic)
+{
+        char name[64];
+
+        record_xattr_name(name, sizeof(name), file);
+        if (len <= RECORD_XATTR_MAX && fsetxattr(dirfd, name, data, len, atomic ? 0 : XATTR_CREATE) == 0)
+                return 0;
+        /* a file from now on: no stale attribute may shadow it */
+        (void) fremovexattr(dirfd, name);
+        return atomic ? write_file_atomic_at(dirfd, file, data, len, 0600)
+                      : write_file_new_at(dirfd, file, data, len, 0600);
+}
+
+/* Read record FILE, malloc'd and NUL-terminated; -ENOENT when there is
+ * none. */
+static int record_read(int dirfd, const char *file, size_t max, char **ret, size_t *ret_len)
+{
+        char name[64], buf[RECORD_XATTR_MAX + 1];
+        ssize_t n;
+
+        record_xattr_name(name, sizeof(name), file);
+        n = fgetxattr(dirfd, name, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return read_full_file_at(dirfd, file, max, ret, ret_len);
+        *ret = xmalloc((size_t) n + 1);
+        memcpy(*ret, buf, (size_t) n);
+        (*ret)[n] = 0;
+        if (ret_len)
+                *ret_len = (size_t) n;
+        return 0;
+}
 
 int state_config_write(int dirfd, const char *raw, size_t len)
 {
-        if (len <= CONFIG_XATTR_MAX && fsetxattr(dirfd, CONFIG_XATTR, raw, len, XATTR_CREATE) == 0)
-                return 0;
-        return write_file_new_at(dirfd, "config.json", raw, len, 0600);
+        return record_write(dirfd, "config.json", raw, len, false);
 }
 
 int state_config_read(int dirfd, char **ret, size_t *ret_len)
 {
-        char buf[CONFIG_XATTR_MAX + 1];
-        ssize_t n;
-
-        n = fgetxattr(dirfd, CONFIG_XATTR, buf, sizeof(buf) - 1);
-        if (n < 0)
-                return read_full_file_at(dirfd, "config.json", STATE_CONFIG_MAX, ret, ret_len);
-        *ret = xmalloc((size_t) n + 1);
-        memcpy(*ret, buf, (size_t) n);
-        (*ret)[n] = 0;
-        *ret_len = (size_t) n;
-        return 0;
+        return record_read(dirfd, "config.json", STATE_CONFIG_MAX, ret, ret_len);
 }
 
 int state_write(int dirfd, const struct state *st, enum container_status status, struct error *err)
@@ -149,7 +179,7 @@ int state_write(int dirfd, const struct state *st, enum container_status status,
         json_object_object_add(o, "poststop_hooks", json_object_new_boolean(st->poststop_hooks));
         json_object_object_add(o, "annotations", annotations_to_json(st));
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        r = write_file_atomic_at(dirfd, "state.json", s, strlen(s), 0600);
+        r = record_write(dirfd, "state.json", s, strlen(s), true);
         json_object_put(o);
         if (r < 0)
                 return error_set(err, -r, "write `state.json`");
@@ -177,7 +207,7 @@ int state_read(int dirfd, struct state **ret, struct error *err)
         struct state *st;
         int r;
 
-        r = read_full_file_at(dirfd, "state.json", 16 << 20, &data, NULL);
+        r = record_read(dirfd, "state.json", 16 << 20, &data, NULL);
         if (r == -ENOENT)
                 return r;
         if (r < 0)

@@ -9,8 +9,10 @@
 #include "basic/error.h"
 #include "runtime/spec.h"
 
-/* A container's record under the runtime root: ROOT/ID/state.json, plus a
- * copy of the config (config.json) used by exec and delete's hooks. */
+/* A container's record under the runtime root: ROOT/ID with its state
+ * (state.json), plus a copy of the config (config.json) used by exec and
+ * the poststart/poststop hooks.  Both are attributes of ROOT/ID where they
+ * fit ("user.berth.state", "user.berth.config"), else files. */
 
 enum container_status {
         STATUS_CREATING,
@@ -50,9 +52,10 @@ int state_validate_id(const char *id, struct error *err);
 /* The runtime root: created with 0700 when missing. Returns an O_DIRECTORY fd. */
 int state_open_root(const char *root, struct error *err);
 
-/* Serialize (status given explicitly) and write ROOT/ID/state.json atomically. */
+/* Serialize (status given explicitly) and record the state of ROOT/ID
+ * (DIRFD) atomically. */
 int state_write(int dirfd, const struct state *st, enum container_status status, struct error *err);
-/* Read DIRFD/state.json.  -ENOENT (no error set) when there is none. */
+/* Read the state of DIRFD.  -ENOENT (no error set) when there is none. */
 int state_read(int dirfd, struct state **ret, struct error *err);
 void state_free(struct state *st);
 static inline void state_freep(struct state **st)
@@ -72,10 +75,8 @@ uint64_t proc_start_time(pid_t pid);
 /* Is PID alive with that start time (and not a zombie)? */
 bool proc_alive(pid_t pid, uint64_t start);
 
-/* The state dir's copy of the container's config: an attribute of the
- * directory where it fits (a new file costs ext4 an inode, found by a scan
- * past the recently deleted ones), else the file config.json.  0 or
- * -errno. */
+/* The state dir's copy of the container's config (a record like
+ * state.json, see state.c).  0 or -errno. */
 int state_config_write(int dirfd, const char *raw, size_t len);
 #define STATE_CONFIG_MAX (16 << 20)
 /* The copy, malloc'd in *RET (NUL-terminated), its length in *RET_LEN. */

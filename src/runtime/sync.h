@@ -12,7 +12,6 @@ enum sync_type {
         SYNC_PTY,        /* child → runtime: the pty master (SCM_RIGHTS) */
         SYNC_CREATED,    /* child → runtime: ready, waiting for start */
         SYNC_RELEASE,    /* runtime → child: the runtime exits, live on */
-        SYNC_RELEASED,   /* child → runtime */
         SYNC_START,      /* runtime → child: exec now */
         SYNC_ERROR,      /* child → runtime: code + message, child exits */
         SYNC_MOUNT_FD,   /* runtime → init, before GO: code is a mounts[] index,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,52 @@ static void config_copies(void)
         (void) rmdir(dir);
 }
 
+/* The state record: read back whole, an attribute when small, the file
+ * state.json when large (many annotations). */
+static void state_records(void)
+{
+        char tmpl[] = "/tmp/berth-test-state-XXXXXX";
+        char *dir = mkdtemp(tmpl);
+        _cleanup_free_ char *big = xmalloc(8192);
+        struct spec_kv kv = { .key = (char *) "org.example/big", .value = big };
+        struct state st = { .id = (char *) "c1", .pid = 42, .pid_start = 7, .bundle = (char *) "/b",
+                            .rootfs = (char *) "/b/rootfs", .created = (char *) "2026-11-23T08:00:00Z",
+                            .owner = (char *) "root", .cgroup_path = (char *) "berth/c1" };
+        struct state *got = NULL;
+        struct error err = ERROR_INIT;
+        bool xattrs;
+        int fd;
+
+        if (!dir) {
+                skip("cannot create a temporary directory");
+                return;
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        xattrs = fsetxattr(fd, "user.berth.probe", "1", 1, 0) == 0;
+        (void) fremovexattr(fd, "user.berth.probe");
+        ok(state_read(fd, &got, &err) == -ENOENT, "no state recorded yet reads as ENOENT");
+        ok(state_write(fd, &st, STATUS_CREATED, &err) == 0 && state_read(fd, &got, &err) == 0 && got->pid == 42 &&
+                   got->recorded == STATUS_CREATED && strcmp(got->cgroup_path, "berth/c1") == 0,
+           "a small state reads back");
+        ok(xattrs == (faccessat(fd, "state.json", F_OK, 0) < 0), "a small state is a file only without attributes");
+        state_free(got);
+        got = NULL;
+        memset(big, 'a', 8191);
+        big[8191] = 0;
+        st.annotations = &kv;
+        st.n_annotations = 1;
+        ok(state_write(fd, &st, STATUS_RUNNING, &err) == 0 && state_read(fd, &got, &err) == 0 &&
+                   got->recorded == STATUS_RUNNING && got->n_annotations == 1 &&
+                   strcmp(got->annotations[0].value, big) == 0,
+           "a state with 8 KiB of annotations replaces it and reads back");
+        ok(faccessat(fd, "state.json", F_OK, 0) == 0, "a large state is the file state.json");
+        state_free(got);
+        error_clear(&err);
+        (void) unlinkat(fd, "state.json", 0);
+        close(fd);
+        (void) rmdir(dir);
+}
+
 int main(void)
 {
         static const time_t fixed[] = {
@@ -100,5 +147,6 @@ int main(void)
                 ok(strcmp(s, "2026-11-23T08:00:00.000000005Z") == 0, "2026-11-23 08:00 UTC is written %s", s);
         }
         config_copies();
+        state_records();
         return tap_done();
 }
