@@ -6,9 +6,13 @@
 # Debian's static busybox, and run a container that shows its hostname,
 # its PID 1 and its mounts.  Everything it creates is removed at exit.
 #
+# Then the same root file system becomes an image in a private berth store
+# (`berth import`), listed and inspected.
+#
 # Environment:
 #   BERTH_RUNTIME     use this runtime instead of building berth
-#                     (e.g. BERTH_RUNTIME=/usr/sbin/runc)
+#                     (e.g. BERTH_RUNTIME=/usr/sbin/runc; the image part
+#                     is skipped then)
 #   BERTH_BUILD_DIR   build directory (default: build)
 set -euo pipefail
 
@@ -20,7 +24,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # The one dependency line; the same as in README.md and .ci/run.
-PACKAGES="meson ninja-build gcc libc6-dev pkg-config libjson-c-dev libseccomp-dev libcap-dev busybox-static python3-pytest iproute2 util-linux podman conmon containerd runc"
+PACKAGES="meson ninja-build gcc libc6-dev pkg-config libjson-c-dev libseccomp-dev libcap-dev busybox-static python3-pytest iproute2 util-linux podman conmon containerd runc libssl-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev"
 
 if ! status=$(dpkg-query -W -f '${db:Status-Abbrev}\n' $PACKAGES 2>/dev/null) ||
    printf '%s\n' "$status" | grep -qv '^ii'; then
@@ -36,6 +40,7 @@ if [ -z "${BERTH_RUNTIME:-}" ]; then
     [ -d "$BUILD/meson-info" ] || meson setup "$BUILD"
     ninja -C "$BUILD"
     BERTH_RUNTIME=$PWD/$BUILD/src/cli/berth-runtime
+    BERTH_CLI=$PWD/$BUILD/src/cli/berth
 fi
 
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
@@ -86,3 +91,10 @@ EOF
 
 echo "== $BERTH_RUNTIME run $id"
 "$BERTH_RUNTIME" --root "$work/state" run --bundle "$work/bundle" "$id"
+
+if [ -n "${BERTH_CLI:-}" ]; then
+    echo "== $BERTH_CLI import: the same root file system as an image"
+    "$BERTH_CLI" --root "$work/store" import -c 'CMD ["/bin/sh"]' "$rootfs" localhost/demo:latest
+    "$BERTH_CLI" --root "$work/store" images
+    "$BERTH_CLI" --root "$work/store" image inspect localhost/demo | grep -E '"(Id|Cmd|Architecture)"' -A1 | head -8
+fi

@@ -28,6 +28,15 @@ char *xstrndup(const char *s, size_t n)
         return r;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+        char *r;
+
+        if (vasprintf(&r, fmt, ap) < 0)
+                oom();
+        return r;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
         va_list ap;

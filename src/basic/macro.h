@@ -111,3 +111,4 @@ static inline void *xrealloc(void *p, size_t n)
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 _printf_(1, 2) char *xasprintf(const char *fmt, ...);
+_printf_(1, 0) char *xvasprintf(const char *fmt, va_list ap);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "basic/error.h"
+#include "basic/timefmt.h"
 #include "runtime/spec.h"
 
 /* A container's record under the runtime root: ROOT/ID with its state
@@ -82,7 +83,4 @@ int state_config_write(int dirfd, const char *raw, size_t len);
 /* The copy, malloc'd in *RET (NUL-terminated), its length in *RET_LEN. */
 int state_config_read(int dirfd, char **ret, size_t *ret_len);
 
-/* Current time as RFC 3339 UTC with nanoseconds. */
-char *time_now_rfc3339(void);
-/* TS as UTC "2006-01-02T15:04:05.999999999Z". */
-char *time_rfc3339(const struct timespec *ts);
+

@@ -1,0 +1,461 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""berth's image commands against independent producers and consumers.
+
+Test images are made here: a busybox root file system packed into an OCI
+layout by umoci, turned into docker-archive and oci-archive files and pushed
+to a registry by skopeo.  The registry is Debian's docker-registry on
+127.0.0.1 (a fresh one per module).  Each test gets its own data root
+(--root), removed at the end.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BERTH = os.environ.get("BERTH_CLI") or str(REPO / "build" / "src" / "cli" / "berth")
+REGISTRY_BIN = "/usr/bin/docker-registry"
+TMP_PREFIX = "/tmp/berth-img-"
+
+
+def need(tool):
+    if not shutil.which(tool) and not os.path.exists(tool):
+        pytest.skip(f"host limit: {tool} is not installed")
+
+
+def run(argv, ok=True, input=None, timeout=120, env=None):
+    p = subprocess.run(argv, capture_output=True, input=input, timeout=timeout, env=env)
+    if ok and p.returncode != 0:
+        raise AssertionError(f"{argv} failed ({p.returncode}):\n{p.stdout.decode(errors='replace')}\n"
+                             f"{p.stderr.decode(errors='replace')}")
+    return p
+
+
+class Berth:
+    """The berth CLI on a private data root."""
+
+    def __init__(self, root, env=None):
+        self.root = Path(root)
+        self.env = dict(os.environ, **(env or {}))
+
+    def __call__(self, *args, ok=True, input=None, timeout=120):
+        return run([BERTH, "--root", str(self.root), *map(str, args)], ok=ok, input=input, timeout=timeout,
+                   env=self.env)
+
+    def out(self, *args):
+        return self(*args).stdout.decode()
+
+    def images_json(self):
+        return [json.loads(line) for line in self.out("images", "--format", "json").splitlines() if line.strip()]
+
+    def inspect(self, what):
+        return json.loads(self.out("image", "inspect", what))[0]
+
+    def blobs(self):
+        d = self.root / "blobs" / "sha256"
+        return sorted(os.listdir(d)) if d.exists() else []
+
+    def layers(self):
+        d = self.root / "layers"
+        return sorted(n for n in os.listdir(d) if not n.startswith(".")) if d.exists() else []
+
+
+def tmpdir(name):
+    d = Path(TMP_PREFIX + name + "-" + str(os.getpid()) + "-" + str(time.monotonic_ns()))
+    d.mkdir(parents=True)
+    return d
+
+
+def rmtree(path):
+    path = Path(path)
+    assert str(path).startswith(TMP_PREFIX), path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def berth():
+    d = tmpdir("root")
+    b = Berth(d / "root")
+    yield b
+    rmtree(d)
+
+
+@pytest.fixture(scope="module")
+def images():
+    """busybox in an OCI layout (umoci), a docker-archive and an oci-archive (skopeo)."""
+    for tool in ("umoci", "skopeo", "/bin/busybox"):
+        need(tool)
+    d = tmpdir("src")
+    layout = d / "layout"
+    bundle = d / "bundle"
+    run(["umoci", "init", "--layout", layout])
+    run(["umoci", "new", "--image", f"{layout}:latest"])
+    run(["umoci", "unpack", "--image", f"{layout}:latest", bundle])
+    rootfs = bundle / "rootfs"
+    (rootfs / "bin").mkdir()
+    shutil.copy("/bin/busybox", rootfs / "bin" / "busybox")
+    for applet in ("sh", "ls", "cat", "echo"):
+        os.symlink("busybox", rootfs / "bin" / applet)
+    (rootfs / "etc").mkdir()
+    (rootfs / "etc" / "motd").write_text("hello from a test image\n")
+    run(["umoci", "repack", "--image", f"{layout}:latest", bundle])
+    run(["umoci", "config", "--image", f"{layout}:latest", "--config.cmd", "sh",
+         "--config.env", "GREETING=hi"])
+    docker_tar = d / "busybox-docker.tar"
+    oci_tar = d / "busybox-oci.tar"
+    run(["skopeo", "copy", f"oci:{layout}:latest", f"docker-archive:{docker_tar}:busybox:latest"])
+    run(["skopeo", "copy", f"oci:{layout}:latest", f"oci-archive:{oci_tar}:busybox:latest"])
+    raw = json.loads(run(["skopeo", "inspect", "--raw", f"oci:{layout}:latest"]).stdout)
+    yield {"dir": d, "layout": layout, "docker": docker_tar, "oci": oci_tar, "manifest": raw}
+    rmtree(d)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """A private docker-registry on 127.0.0.1; yields "127.0.0.1:PORT"."""
+    need(REGISTRY_BIN)
+    d = tmpdir("registry")
+    port = free_port()
+    (d / "config.yml").write_text(
+        "version: 0.1\n"
+        "log:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n")
+    log = open(d / "registry.log", "wb")
+    p = subprocess.Popen([REGISTRY_BIN, "serve", str(d / "config.yml")], stdout=log, stderr=log)
+    addr = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if p.poll() is not None or time.monotonic() > deadline:
+                p.kill()
+                p.wait()
+                log.close()
+                rmtree(d)
+                pytest.fail("docker-registry did not start: " + (d / "registry.log").read_text())
+            time.sleep(0.05)
+    yield addr
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    log.close()
+    rmtree(d)
+
+
+def skopeo_push(images, dest):
+    run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{images['layout']}:latest", f"docker://{dest}"])
+
+
+def skopeo_digest(ref):
+    p = run(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{ref}"])
+    import hashlib
+    return "sha256:" + hashlib.sha256(p.stdout).hexdigest()
+
+
+# ---------------------------------------------------------------- load / save
+
+def test_load_docker_archive(berth, images):
+    out = berth.out("load", "-i", images["docker"])
+    assert "Loaded image: docker.io/library/busybox:latest" in out or "Loaded image: busybox:latest" in out, out
+    rows = berth.images_json()
+    assert [(r["Repository"], r["Tag"]) for r in rows] == [("busybox", "latest")], rows
+    info = berth.inspect("busybox")
+    assert info["RepoTags"] == ["busybox:latest"]
+    assert info["Config"]["Cmd"] == ["sh"]
+    assert "GREETING=hi" in info["Config"]["Env"]
+    # the layer is unpacked once, by chain id, with the file content intact
+    (layer,) = berth.layers()
+    assert (berth.root / "layers" / layer / "etc" / "motd").read_text() == "hello from a test image\n"
+    assert os.path.islink(berth.root / "layers" / layer / "bin" / "sh")
+
+
+def test_load_oci_archive_keeps_digests(berth, images):
+    berth("load", "-i", images["oci"])
+    info = berth.inspect("busybox:latest")
+    assert info["Id"] == images["manifest"]["config"]["digest"]
+    assert info["RootFS"]["Layers"][0].startswith("sha256:")
+
+
+def test_load_from_stdin_and_quiet(berth, images):
+    with open(images["oci"], "rb") as f:
+        p = berth("load", "-q", input=f.read())
+    assert p.stdout == b""
+    assert [r["Repository"] for r in berth.images_json()] == ["busybox"]
+
+
+def test_save_load_round_trip_keeps_every_digest(berth, images, tmp_path):
+    berth("load", "-i", images["oci"])
+    before = berth.inspect("busybox")
+    out = tmp_path / "saved.tar"
+    berth("save", "-o", out, "busybox")
+    with tarfile.open(out) as t:
+        names = t.getnames()
+    assert "manifest.json" in names and "index.json" in names and "oci-layout" in names
+    other = Berth(tmp_path / "root2")
+    other("load", "-i", out)
+    after = other.inspect("busybox")
+    assert after["Id"] == before["Id"]
+    assert after["Manifest"] == before["Manifest"]
+    assert after["RootFS"] == before["RootFS"]
+    # an independent reader accepts what we wrote, both ways
+    raw = json.loads(run(["skopeo", "inspect", "--raw", f"docker-archive:{out}"]).stdout)
+    assert raw["config"]["digest"] == before["Id"]
+    run(["skopeo", "inspect", f"oci-archive:{out}"])
+
+
+def test_save_refuses_a_terminal_and_needs_an_image(berth):
+    p = berth("save", ok=False)
+    assert p.returncode != 0 and b"missing image" in p.stderr
+
+
+def test_load_truncated_archive_changes_nothing(berth, images, tmp_path):
+    berth("load", "-i", images["oci"])
+    blobs, layers = berth.blobs(), berth.layers()
+    data = Path(images["docker"]).read_bytes()
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(data[: len(data) // 2])
+    p = berth("load", "-i", cut, ok=False)
+    assert p.returncode != 0
+    assert p.stderr.startswith(b"berth: ") and p.stderr.count(b"\n") == 1, p.stderr
+    assert berth.blobs() == blobs and berth.layers() == layers
+    assert len(berth.images_json()) == 1
+
+
+def test_load_garbage_is_refused(berth, tmp_path):
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"this is not an archive\n" * 100)
+    p = berth("load", "-i", junk, ok=False)
+    assert p.returncode != 0 and b"archive" in p.stderr
+    assert berth.images_json() == []
+
+
+# ---------------------------------------------------------------- names
+
+def test_tag_and_rmi(berth, images):
+    berth("load", "-i", images["oci"])
+    berth("tag", "busybox", "localhost/mine:v1")
+    rows = {(r["Repository"], r["Tag"]) for r in berth.images_json()}
+    assert rows == {("busybox", "latest"), ("localhost/mine", "v1")}
+    # a name of an image with two names: only untagged
+    out = berth.out("rmi", "busybox")
+    assert out.strip() == "Untagged: busybox:latest"
+    assert len(berth.layers()) == 1
+    # by id while it still has a name: the last name goes, and the image
+    img_id = berth.inspect("localhost/mine:v1")["Id"]
+    berth("tag", img_id, "localhost/mine:v2")
+    p = berth("rmi", img_id[7:19], ok=False)
+    assert p.returncode != 0 and b"multiple repositories" in p.stderr
+    out = berth.out("rmi", "-f", img_id[7:19])
+    assert f"Deleted: {img_id}" in out
+    assert berth.images_json() == [] and berth.layers() == [] and berth.blobs() == []
+
+
+def test_rmi_unknown_image(berth):
+    p = berth("rmi", "nosuchimage", ok=False)
+    assert p.returncode == 1 and p.stderr == b"berth: no such image: nosuchimage\n"
+
+
+def test_images_quiet_and_digests(berth, images, registry):
+    skopeo_push(images, f"{registry}/q/busybox:1")
+    berth("pull", "-q", f"{registry}/q/busybox:1")
+    img_id = berth.inspect(f"{registry}/q/busybox:1")["Id"]
+    assert berth.out("images", "-q").split() == [img_id[7:19]]
+    digest = skopeo_digest(f"{registry}/q/busybox:1")
+    assert digest in berth.out("images", "--digests")
+
+
+def test_history(berth, images):
+    berth("load", "-i", images["oci"])
+    out = berth.out("history", "busybox").splitlines()
+    assert out[0].split()[:2] == ["IMAGE", "CREATED"]
+    assert len(out) >= 2
+
+
+# ---------------------------------------------------------------- import
+
+def test_import_directory_with_changes(berth, tmp_path):
+    src = tmp_path / "rootfs"
+    (src / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", src / "bin" / "busybox")
+    (src / "hello.txt").write_text("hi\n")
+    os.chmod(src / "hello.txt", 0o640)
+    img_id = berth.out("import", "-c", 'CMD ["/bin/busybox", "true"]', "-c", "ENV A=b", "-c", "WORKDIR /w",
+                       src, "localhost/imported:1").strip()
+    info = berth.inspect("localhost/imported:1")
+    assert info["Id"] == img_id
+    assert info["Config"]["Cmd"] == ["/bin/busybox", "true"]
+    assert info["Config"]["Env"] == ["A=b"] and info["Config"]["WorkingDir"] == "/w"
+    (layer,) = berth.layers()
+    f = berth.root / "layers" / layer / "hello.txt"
+    assert f.read_text() == "hi\n" and (f.stat().st_mode & 0o777) == 0o640
+
+
+def test_import_tar_and_bad_change(berth, tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        data = b"content\n"
+        ti = tarfile.TarInfo("etc/file")
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    tgz = tmp_path / "fs.tgz"
+    tgz.write_bytes(buf.getvalue())
+    p = berth("import", "-c", "FROBNICATE x", tgz, "localhost/x", ok=False)
+    assert p.returncode != 0 and b"unknown instruction FROBNICATE" in p.stderr
+    assert berth.blobs() == [] and berth.images_json() == []
+    berth("import", tgz, "localhost/x")
+    (layer,) = berth.layers()
+    assert (berth.root / "layers" / layer / "etc" / "file").read_bytes() == b"content\n"
+
+
+def test_import_hostile_tar_is_refused(berth, tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        ti = tarfile.TarInfo("../../escape")
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(buf.getvalue())
+    p = berth("import", bad, "localhost/bad", ok=False)
+    assert p.returncode != 0 and b"escape" in p.stderr, p.stderr
+    assert berth.images_json() == [] and berth.layers() == []
+    assert not (berth.root / "escape").exists() and not (berth.root.parent / "escape").exists()
+
+
+# ---------------------------------------------------------------- registry
+
+def test_pull_what_skopeo_pushed(berth, images, registry):
+    ref = f"{registry}/library/busybox:latest"
+    skopeo_push(images, ref)
+    out = berth.out("pull", ref)
+    assert "Status: downloaded" in out
+    info = berth.inspect(ref)
+    digest = skopeo_digest(ref)
+    assert info["RepoDigests"] == [f"{registry}/library/busybox@{digest}"]
+    assert info["Manifest"] == digest
+    assert info["Id"] == images["manifest"]["config"]["digest"]
+    berth("doctor", "--verify")
+
+
+def test_pull_short_name_through_registry_list(images, registry, tmp_path):
+    skopeo_push(images, f"{registry}/tools/busybox:1.0")
+    b = Berth(tmp_path / "root", env={"BERTH_REGISTRIES": f"localhost:1,{registry}"})
+    # the first registry is unreachable: that is an error, not a miss
+    p = b("pull", "tools/busybox:1.0", ok=False)
+    assert p.returncode != 0 and b"localhost:1" in p.stderr
+    b = Berth(tmp_path / "root", env={"BERTH_REGISTRIES": registry})
+    b("pull", "tools/busybox:1.0")
+    assert b.inspect(f"{registry}/tools/busybox:1.0")["Id"] == images["manifest"]["config"]["digest"]
+
+
+def test_push_then_skopeo_pulls(berth, images, registry, tmp_path):
+    berth("load", "-i", images["oci"])
+    dest = f"{registry}/pushed/busybox:v1"
+    berth("tag", "busybox", dest)
+    out = berth.out("push", dest)
+    digest = skopeo_digest(dest)
+    assert digest in out
+    assert digest == berth.inspect("busybox")["Manifest"]
+    copy = tmp_path / "copy"
+    run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{dest}", f"oci:{copy}:x"])
+    # a second push sends no blob again
+    out = berth.out("push", dest)
+    assert "Pushing" not in out
+
+
+def test_save_load_push_pull_keeps_digests(berth, images, registry, tmp_path):
+    ref = f"{registry}/chain/busybox:1"
+    skopeo_push(images, ref)
+    berth("pull", ref)
+    first = berth.inspect(ref)
+    berth("save", "-o", tmp_path / "s.tar", ref)
+    other = Berth(tmp_path / "r2")
+    other("load", "-i", tmp_path / "s.tar")
+    dest = f"{registry}/chain/again:2"
+    other("tag", ref, dest)
+    other("push", dest)
+    third = Berth(tmp_path / "r3")
+    third("pull", dest)
+    last = third.inspect(dest)
+    assert last["Id"] == first["Id"] and last["Manifest"] == first["Manifest"]
+    assert last["RootFS"] == first["RootFS"]
+
+
+def test_pull_unknown_image_and_unreachable_registry(berth, registry):
+    p = berth("pull", f"{registry}/nope/nothing:1", ok=False)
+    assert p.returncode == 1 and p.stderr.count(b"\n") == 1
+    assert b"manifest unknown" in p.stderr or b"not found" in p.stderr.lower(), p.stderr
+    p = berth("pull", "127.0.0.1:1/x:1", ok=False)
+    assert p.returncode == 1 and b"127.0.0.1:1" in p.stderr
+    assert berth.images_json() == []
+
+
+def test_kill_during_pull_then_pull_again(berth, images, registry):
+    ref = f"{registry}/killed/busybox:1"
+    skopeo_push(images, ref)
+    for delay in (0.0, 0.02, 0.05, 0.1):
+        p = subprocess.Popen([BERTH, "--root", str(berth.root), "pull", "-q", ref], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+        # whatever it got to, nothing half-made is visible
+        for row in berth.images_json():
+            assert row["Repository"].endswith("killed/busybox")
+            berth("doctor", "--verify")
+    berth("pull", ref)
+    berth("doctor", "--verify")
+    assert berth.inspect(ref)["Id"] == images["manifest"]["config"]["digest"]
+
+
+def test_two_pulls_at_once_and_prune(berth, images, registry):
+    ref = f"{registry}/both/busybox:1"
+    skopeo_push(images, ref)
+    procs = [subprocess.Popen([BERTH, "--root", str(berth.root), "pull", "-q", ref], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(2)]
+    prune = subprocess.Popen([BERTH, "--root", str(berth.root), "image", "prune", "-f"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    for p in procs + [prune]:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    berth("doctor", "--verify")
+    assert len(berth.images_json()) == 1
+    assert len(berth.layers()) == 1
+
+
+def test_doctor_finds_a_corrupt_blob(berth, images):
+    berth("load", "-i", images["oci"])
+    berth("doctor", "--verify")
+    info = berth.inspect("busybox")
+    cfg = berth.root / "blobs" / "sha256" / info["Id"][7:]
+    os.chmod(cfg, 0o644)
+    cfg.write_bytes(cfg.read_bytes() + b" ")
+    p = berth("doctor", "--verify", ok=False)
+    assert p.returncode == 1 and info["Id"].encode() in p.stdout
+
+
+def test_prune_all(berth, images):
+    berth("load", "-i", images["oci"])
+    out = berth.out("image", "prune", "-a", "-f")
+    assert "deleted: sha256:" in out and "Total reclaimed space" in out
+    assert berth.images_json() == [] and berth.layers() == [] and berth.blobs() == []
