@@ -363,7 +363,7 @@ int image_load(struct store *s, int in_fd, const struct image_progress *p, char 
         if (r < 0) {
                 /* what the archive brought before it broke: gone again */
                 store_lease_release(s);
-                (void) store_gc(s, NULL);
+                (void) store_gc(s, 0, NULL);
                 strv_free(names);
                 return r;
         }

@@ -133,7 +133,7 @@ static int64_t sweep(int dirfd, bool layers, const struct live *live)
         return freed;
 }
 
-int64_t store_gc(struct store *s, struct error *err)
+int64_t store_gc(struct store *s, unsigned flags, struct error *err)
 {
         struct live layers = {}, blobs = {};
         int64_t freed = 0;
@@ -153,7 +153,8 @@ int64_t store_gc(struct store *s, struct error *err)
         if (r >= 0) {
                 freed += sweep(s->layerfd, true, &layers);
                 freed += sweep(s->blobfd, false, &blobs);
-                freed += sweep(s->ingestfd, false, NULL);
+                if (!(flags & STORE_GC_KEEP_INGEST))
+                        freed += sweep(s->ingestfd, false, NULL);
         }
         live_clear(&layers);
         live_clear(&blobs);

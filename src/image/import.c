@@ -287,7 +287,7 @@ int image_import(struct store *s, const char *source, const char *const *changes
         if (r < 0) {
                 /* nothing of a failed import stays */
                 store_lease_release(s);
-                (void) store_gc(s, NULL);
+                (void) store_gc(s, 0, NULL);
         }
         return r;
 }

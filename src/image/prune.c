@@ -36,7 +36,7 @@ int image_prune(struct store *s, bool all, char ***ret_ids, int64_t *ret_freed, 
                 ids[k] = NULL;
         }
         store_images_free(imgs, n);
-        freed = r >= 0 ? store_gc(s, err) : 0;
+        freed = r >= 0 ? store_gc(s, 0, err) : 0;
         if (r < 0 || freed < 0) {
                 strv_free(ids);
                 return r < 0 ? r : (int) freed;

@@ -211,5 +211,10 @@ int image_pull(struct store *s, const char *what, const struct pull_opts *o, cha
         if (r >= 0 && !domains && ret_name)
                 *ret_name = image_ref_full(&ref);
         image_ref_clear(&ref);
+        if (r < 0) {
+                /* no trace of a failed pull but what a retry resumes from */
+                store_lease_release(s);
+                (void) store_gc(s, STORE_GC_KEEP_INGEST, NULL);
+        }
         return r;
 }

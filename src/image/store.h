@@ -128,9 +128,13 @@ int store_untag(struct store *s, const char *name, char **ret_id, struct error *
  * The files go with store_gc(). */
 int store_image_remove(struct store *s, const char *id, bool force, struct error *err);
 /* Delete what no image refers to: layers, blobs, ingest files and unpacks
- * left by killed commands (unless another command holds them).  Returns
- * the number of bytes freed, or -errno. */
-int64_t store_gc(struct store *s, struct error *err);
+ * left by killed commands (unless another command holds them); with
+ * STORE_GC_KEEP_INGEST the partial downloads stay for a resumed pull.
+ * Returns the number of bytes freed, or -errno. */
+enum {
+        STORE_GC_KEEP_INGEST = 1 << 0,
+};
+int64_t store_gc(struct store *s, unsigned flags, struct error *err);
 
 /* Check the store: every blob against its name, every image's blobs and
  * layers present.  BAD is called for each problem; returns how many (0:

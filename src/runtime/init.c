@@ -273,6 +273,24 @@ static int wait_start(const struct init_args *a, char **ret_state, struct error 
         return conn;
 }
 
+/* SIG_IGN survives execve, and so does the signal mask: a runtime started
+ * under nohup, or in the background of a shell (SIGHUP, SIGINT, SIGQUIT
+ * ignored), must not hand that on to the container's process, whose
+ * traps would silently not work. */
+static void reset_signals(void)
+{
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction sa;
+
+                if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+                        (void) signal(sig, SIG_DFL);
+        }
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int exec_final(const struct exec_final *f, struct error *err)
 {
         int r;
@@ -290,6 +308,7 @@ int exec_final(const struct exec_final *f, struct error *err)
         r = process_apply_lsm(f->process, err);
         if (r < 0)
                 return r;
+        reset_signals();
         if (f->seccomp && !f->seccomp_loaded) {
                 r = seccomp_apply(f->seccomp, NULL, err);
                 if (r < 0)

@@ -4,6 +4,8 @@ observed from inside the container with busybox."""
 
 import os
 import resource
+import signal
+import subprocess
 
 import pytest
 
@@ -295,3 +297,36 @@ def test_annotations_reach_state(rt, bundle, cid):
     rt.create(b, cid).ok()
     assert rt.state(cid)["annotations"] == {"io.example/a": "1", "b": ""}
     rt.delete(cid, "--force").ok()
+
+
+def _ignoring_hup_int():
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+
+
+def test_ignored_signals_of_the_caller_do_not_reach_the_container(rt, bundle, cid):
+    # nohup, or a shell's background job, starts the runtime with SIGHUP
+    # and SIGINT ignored (and a mask may be set): the container's process
+    # must start with default dispositions and nothing blocked, or its
+    # traps silently never run
+    b = bundle("cat", "/proc/self/status")
+    b.save()
+    p = subprocess.run([rt.path, "--root", str(rt.root), "run", "--bundle", str(b.path), cid],
+                       capture_output=True, preexec_fn=_ignoring_hup_int, timeout=30, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    st = status_fields(p.stdout.decode())
+    assert st["SigIgn"] == ["0000000000000000"], st["SigIgn"]
+    assert st["SigBlk"] == ["0000000000000000"], st["SigBlk"]
+    # and the same for a process started by exec
+    b2 = bundle("sleep", "30")
+    rt.create(b2, cid + "-x").ok()
+    rt.start(cid + "-x").ok()
+    p = subprocess.run([rt.path, "--root", str(rt.root), "exec", cid + "-x", "cat", "/proc/self/status"],
+                       capture_output=True, preexec_fn=_ignoring_hup_int, timeout=30, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    st = status_fields(p.stdout.decode())
+    assert st["SigIgn"] == ["0000000000000000"] and st["SigBlk"] == ["0000000000000000"], st
+    rt.kill(cid + "-x", "KILL").ok()
+    rt.wait_status(cid + "-x", "stopped")
+    rt.delete(cid + "-x").ok()

@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 BERTH = os.environ.get("BERTH_CLI") or str(REPO / "build" / "src" / "cli" / "berth")
 REGISTRY_BIN = "/usr/bin/docker-registry"
 TMP_PREFIX = "/tmp/berth-img-"
+# registry address → its storage directory
+REGISTRY_DATA = {}
 
 
 def need(tool):
@@ -51,8 +53,8 @@ class Berth:
         return run([BERTH, "--root", str(self.root), *map(str, args)], ok=ok, input=input, timeout=timeout,
                    env=self.env)
 
-    def out(self, *args):
-        return self(*args).stdout.decode()
+    def out(self, *args, input=None):
+        return self(*args, input=input).stdout.decode()
 
     def images_json(self):
         return [json.loads(line) for line in self.out("images", "--format", "json").splitlines() if line.strip()]
@@ -139,6 +141,7 @@ def registry():
     log = open(d / "registry.log", "wb")
     p = subprocess.Popen([REGISTRY_BIN, "serve", str(d / "config.yml")], stdout=log, stderr=log)
     addr = f"127.0.0.1:{port}"
+    REGISTRY_DATA[addr] = d / "data"
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -458,4 +461,138 @@ def test_prune_all(berth, images):
     berth("load", "-i", images["oci"])
     out = berth.out("image", "prune", "-a", "-f")
     assert "deleted: sha256:" in out and "Total reclaimed space" in out
+    assert berth.images_json() == [] and berth.layers() == [] and berth.blobs() == []
+
+
+# ---------------------------------------------------------------- auth
+
+@pytest.fixture(scope="module")
+def auth_registry():
+    """A docker-registry with htpasswd (basic) auth: user "tester", password "s3cret"."""
+    need(REGISTRY_BIN)
+    need("htpasswd")
+    d = tmpdir("authreg")
+    port = free_port()
+    pw = run(["htpasswd", "-Bbn", "tester", "s3cret"]).stdout
+    (d / "htpasswd").write_bytes(pw)
+    (d / "config.yml").write_text(
+        "version: 0.1\nlog:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {d}/data\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"auth:\n  htpasswd:\n    realm: berth-test\n    path: {d}/htpasswd\n")
+    log = open(d / "registry.log", "wb")
+    p = subprocess.Popen([REGISTRY_BIN, "serve", str(d / "config.yml")], stdout=log, stderr=log)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if p.poll() is not None or time.monotonic() > deadline:
+                p.kill()
+                p.wait()
+                log.close()
+                rmtree(d)
+                pytest.fail("docker-registry (auth) did not start")
+            time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    p.terminate()
+    p.wait(timeout=10)
+    log.close()
+    rmtree(d)
+
+
+def refused(stderr):
+    return b"unauthorized" in stderr.lower() or b"authentication required" in stderr.lower()
+
+
+def test_login_push_pull_logout(images, auth_registry, tmp_path):
+    auth = tmp_path / "auth.json"
+    auth.write_text('{"auths": {}, "unrelated": {"keep": true}}')
+    b = Berth(tmp_path / "root", env={"BERTH_AUTH_FILE": str(auth)})
+    b("load", "-i", images["oci"])
+    ref = f"{auth_registry}/private/busybox:1"
+    b("tag", "busybox", ref)
+    # no credentials: refused, with the registry's word for it
+    p = b("push", ref, ok=False)
+    assert p.returncode == 1 and refused(p.stderr), p.stderr
+    p = b("login", "-u", "tester", "--password-stdin", auth_registry, input=b"wrong\n", ok=False)
+    assert p.returncode == 1 and refused(p.stderr), p.stderr
+    assert "tester" not in auth.read_text()
+    out = b.out("login", "-u", "tester", "--password-stdin", auth_registry, input=b"s3cret\n")
+    assert "Login Succeeded" in out
+    saved = json.loads(auth.read_text())
+    assert saved["unrelated"] == {"keep": True} and auth_registry in saved["auths"]
+    assert (auth.stat().st_mode & 0o777) == 0o600
+    b("push", ref)
+    other = Berth(tmp_path / "root2", env={"BERTH_AUTH_FILE": str(auth)})
+    other("pull", ref)
+    assert other.inspect(ref)["Id"] == b.inspect(ref)["Id"]
+    b("logout", auth_registry)
+    assert auth_registry not in json.loads(auth.read_text())["auths"]
+    third = Berth(tmp_path / "root3", env={"BERTH_AUTH_FILE": str(auth)})
+    p = third("pull", ref, ok=False)
+    assert p.returncode == 1 and refused(p.stderr), p.stderr
+    assert third.images_json() == []
+
+
+# ---------------------------------------------------------------- robustness
+
+def test_pull_refuses_a_corrupt_blob(berth, images, registry):
+    ref = f"{registry}/corrupt/busybox:1"
+    skopeo_push(images, ref)
+    layer = images["manifest"]["layers"][0]["digest"]
+    # corrupt the registry's copy of the layer
+    blob = (REGISTRY_DATA[registry] / "docker" / "registry" / "v2" / "blobs" / "sha256" / layer[7:9] / layer[7:]
+            / "data")
+    assert blob.exists(), blob
+    original = blob.read_bytes()
+    try:
+        blob.write_bytes(original[:-10] + b"0123456789")
+        p = berth("pull", ref, ok=False)
+        assert p.returncode == 1 and b"digest" in p.stderr.lower(), p.stderr
+        assert berth.images_json() == [] and layer[7:] not in berth.blobs()
+    finally:
+        blob.write_bytes(original)
+
+
+def test_rmi_refused_while_a_container_uses_the_image(berth, images):
+    need("sqlite3")
+    berth("load", "-i", images["oci"])
+    img_id = berth.inspect("busybox")["Id"]
+    # what the engine records for a container made from the image
+    run(["sqlite3", berth.root / "berth.db",
+         f"INSERT INTO image_users VALUES ('c0ffee', '{img_id}')"])
+    p = berth("rmi", "busybox", ok=False)
+    assert p.returncode == 1 and b"used by container c0ffee" in p.stderr
+    assert len(berth.layers()) == 1
+    # forced: the name goes, the image stays for its container
+    berth("rmi", "-f", "busybox")
+    assert [r["Repository"] for r in berth.images_json()] == ["<none>"]
+    assert len(berth.layers()) == 1
+    berth("doctor", "--verify")
+
+
+@pytest.mark.parametrize("cmd", ["load", "rmi", "import"])
+def test_kill_at_any_point_leaves_a_sound_store(berth, images, tmp_path, cmd):
+    src = tmp_path / "rootfs"
+    (src / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", src / "bin" / "busybox")
+    for i, delay in enumerate((0.0, 0.005, 0.01, 0.02, 0.05, 0.1)):
+        if cmd == "rmi":
+            berth("load", "-i", images["oci"])
+            argv = ["rmi", "busybox"]
+        elif cmd == "load":
+            argv = ["load", "-i", str(images["docker"])]
+        else:
+            argv = ["import", str(src), f"localhost/imp:{i}"]
+        p = subprocess.Popen([BERTH, "--root", str(berth.root), *argv], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+        # every image listed is whole; the next command works
+        berth("doctor", "--verify")
+    berth("image", "prune", "-a", "-f")
+    berth("doctor", "--verify")
     assert berth.images_json() == [] and berth.layers() == [] and berth.blobs() == []

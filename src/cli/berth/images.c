@@ -216,7 +216,7 @@ int cmd_rmi(int argc, char **argv)
         for (int i = optind; i < argc; i++)
                 if (rmi_one(s, argv[i], force, &err) < 0)
                         failed = cli_fail(&err);
-        if (store_gc(s, &err) < 0)
+        if (store_gc(s, 0, &err) < 0)
                 failed = cli_fail(&err);
         store_close(s);
         return failed;
