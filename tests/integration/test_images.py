@@ -127,17 +127,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def registry():
-    """A private docker-registry on 127.0.0.1; yields "127.0.0.1:PORT"."""
+def start_registry(name, extra_config="", files=None):
+    """docker-registry on a free 127.0.0.1 port: (process, log, dir, addr).
+    FILES: name → bytes written into its directory before it starts."""
     need(REGISTRY_BIN)
-    d = tmpdir("registry")
+    d = tmpdir(name)
+    for fname, data in (files or {}).items():
+        (d / fname).write_bytes(data)
     port = free_port()
     (d / "config.yml").write_text(
         "version: 0.1\n"
         "log:\n  level: error\n"
         f"storage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
+        f"http:\n  addr: 127.0.0.1:{port}\n" + extra_config.replace("@DIR@", str(d)))
     log = open(d / "registry.log", "wb")
     p = subprocess.Popen([REGISTRY_BIN, "serve", str(d / "config.yml")], stdout=log, stderr=log)
     addr = f"127.0.0.1:{port}"
@@ -146,17 +148,20 @@ def registry():
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
+                return p, log, d, addr
         except OSError:
             if p.poll() is not None or time.monotonic() > deadline:
                 p.kill()
                 p.wait()
                 log.close()
+                text = (d / "registry.log").read_text()
                 rmtree(d)
-                pytest.fail("docker-registry did not start: " + (d / "registry.log").read_text())
+                pytest.fail("docker-registry did not start: " + text)
             time.sleep(0.05)
-    yield addr
-    p.send_signal(signal.SIGTERM)
+
+
+def stop_registry(p, log, d):
+    p.terminate()
     try:
         p.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -164,6 +169,14 @@ def registry():
         p.wait()
     log.close()
     rmtree(d)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """A private docker-registry on 127.0.0.1; yields "127.0.0.1:PORT"."""
+    p, log, d, addr = start_registry("registry")
+    yield addr
+    stop_registry(p, log, d)
 
 
 def skopeo_push(images, dest):
@@ -469,37 +482,12 @@ def test_prune_all(berth, images):
 @pytest.fixture(scope="module")
 def auth_registry():
     """A docker-registry with htpasswd (basic) auth: user "tester", password "s3cret"."""
-    need(REGISTRY_BIN)
     need("htpasswd")
-    d = tmpdir("authreg")
-    port = free_port()
     pw = run(["htpasswd", "-Bbn", "tester", "s3cret"]).stdout
-    (d / "htpasswd").write_bytes(pw)
-    (d / "config.yml").write_text(
-        "version: 0.1\nlog:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {d}/data\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: berth-test\n    path: {d}/htpasswd\n")
-    log = open(d / "registry.log", "wb")
-    p = subprocess.Popen([REGISTRY_BIN, "serve", str(d / "config.yml")], stdout=log, stderr=log)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if p.poll() is not None or time.monotonic() > deadline:
-                p.kill()
-                p.wait()
-                log.close()
-                rmtree(d)
-                pytest.fail("docker-registry (auth) did not start")
-            time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    p.terminate()
-    p.wait(timeout=10)
-    log.close()
-    rmtree(d)
+    p, log, d, addr = start_registry("authreg", "auth:\n  htpasswd:\n    realm: berth-test\n    path: @DIR@/htpasswd\n",
+                                     files={"htpasswd": pw})
+    yield addr
+    stop_registry(p, log, d)
 
 
 def refused(stderr):
