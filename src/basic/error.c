@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -118,4 +119,17 @@ void error_clear(struct error *err)
         free(err->msg);
         err->msg = NULL;
         err->code = 0;
+}
+
+int error_fs_context(int fsfd, struct error *err, int code, const char *what)
+{
+        char buf[256];
+        ssize_t n = fsfd >= 0 ? read(fsfd, buf, sizeof(buf) - 1) : -1;
+
+        if (n > 2) {
+                buf[n] = 0;
+                buf[strcspn(buf, "\n")] = 0;
+                return error_set(err, code, "%s (%s)", what, buf + 2);
+        }
+        return error_set(err, code, "%s", what);
 }

@@ -21,6 +21,10 @@ _printf_(3, 4) int error_setx(struct error *err, int code, const char *fmt, ...)
 /* Prepend "PREFIX: " to the message; returns the negative code. */
 _printf_(2, 3) int error_prefix(struct error *err, const char *fmt, ...);
 void error_clear(struct error *err);
+/* Like error_set(), with the first line of the log of the filesystem
+ * context FSFD (fsopen()) appended: "e tmpfs: Bad value for 'size'"
+ * explains an EINVAL much better than strerror does. */
+int error_fs_context(int fsfd, struct error *err, int code, const char *what);
 static inline int error_ret(const struct error *err)
 {
         return err->code > 0 ? -err->code : -EINVAL;

@@ -12,7 +12,12 @@
  * import, prune.  The CLI only parses and prints. */
 
 /* Progress reports: a line of text per event (PLAIN) or per-layer
- * counters (the CLI draws bars on a terminal).  May be NULL. */
+ * counters (the CLI draws bars on a terminal).  May be NULL.  IDs are
+ * layer digests, or the image's name for "Pulling".  A pull calls them
+ * from several threads at once (one per layer download): they must be
+ * thread-safe.  Pull events per layer: "Pulling fs layer" or "Already
+ * exists", "Downloading", "Download complete", "Extracting", "Pull
+ * complete"; bytes() while downloading. */
 struct image_progress {
         void (*event)(const char *id, const char *what, void *userdata);           /* "Pulling fs layer" */
         void (*bytes)(const char *id, uint64_t done, uint64_t total, void *userdata); /* per blob */
@@ -27,21 +32,35 @@ struct image_progress {
 int image_register(struct store *s, const char *manifest, const char *name, const char *repo_digest,
                    const struct image_progress *p, char **ret_id, struct error *err);
 
+struct regconf;
+
 struct pull_opts {
         const char *os, *arch, *variant; /* platform (NULL: linux/amd64 of this host) */
         const char *auth_file;
-        const char *const *registries;   /* searched in order for short names; NULL: docker.io */
-        const char *const *insecure;     /* registries reached over plain http */
+        const char *const *registries;   /* searched in order for short names; NULL or empty: those of
+                                          * CONF, else docker.io */
+        const char *const *insecure;     /* registries reached over plain http (besides CONF's) */
+        const struct regconf *conf;      /* registries.conf: search list, mirrors, blocked and insecure
+                                          * registries (image/regconf.h); may be NULL */
+        unsigned max_downloads;          /* layers fetched at once; 0: 3 (Docker's default) */
         const struct image_progress *progress;
 };
-/* Pull REF; *RET_ID and *RET_NAME (the full name it got) on success. */
+/* Pull REF; *RET_ID and *RET_NAME (the full name it got) on success.  A
+ * registry with mirrors in CONF: each mirror in turn (same repository
+ * path below the mirror's location), then the registry; a mirror that
+ * fails is passed over, only the last source's error is reported.  The
+ * name and repo digest recorded are REF's registry's.  A blocked registry
+ * is EPERM.  Layers come in parallel; the first error wins and no other
+ * layer is started after it. */
 int image_pull(struct store *s, const char *ref, const struct pull_opts *o, char **ret_id, char **ret_name,
                struct error *err);
 
+/* Push never goes to mirrors: the caller adds the insecure registries of
+ * its configuration to INSECURE (regconf_insecure_domains()). */
 struct push_opts {
         const char *auth_file;
         const char *const *insecure;
-        const struct image_progress *progress;
+        const struct image_progress *progress; /* events: "Pushing", "Pushed", "Layer already exists" */
 };
 /* Is DOMAIN one of the registries INSECURE lists (plain http)? */
 bool image_insecure(const char *const *insecure, const char *domain);

@@ -374,6 +374,16 @@ int store_untag(struct store *s, const char *name, char **ret_id, struct error *
         return r;
 }
 
+int store_image_use(struct store *s, const char *user, const char *id, struct error *err)
+{
+        return run(s, "INSERT OR REPLACE INTO image_users VALUES (?1, ?2)", (const char *[]) { user, id, NULL }, err);
+}
+
+int store_image_release(struct store *s, const char *user, struct error *err)
+{
+        return run(s, "DELETE FROM image_users WHERE container_id = ?1", (const char *[]) { user, NULL }, err);
+}
+
 int store_image_remove(struct store *s, const char *id, bool force, struct error *err)
 {
         _cleanup_strv_free_ char **users = NULL;
@@ -382,9 +392,15 @@ int store_image_remove(struct store *s, const char *id, bool force, struct error
 
         if (r >= 0)
                 r = strv_query(s, "SELECT container_id FROM image_users WHERE image_id = ?1", args, &users, err);
-        if (r >= 0 && users[0] && !force)
-                r = error_setx(err, EBUSY, "image %.19s is used by container %s (remove the container first, or -f)",
-                               id, users[0]);
+        if (r >= 0 && users[0] && !force) {
+                if (strncmp(users[0], "mount:", 6) == 0)
+                        r = error_setx(err, EBUSY, "image %.19s is mounted at %s (image unmount it first, or -f)", id,
+                                       users[0] + 6);
+                else
+                        r = error_setx(err, EBUSY,
+                                       "image %.19s is used by container %s (remove the container first, or -f)", id,
+                                       users[0]);
+        }
         /* forced while in use: the names go, the image stays for its
          * containers (their root file systems are its layers) */
         if (r >= 0 && users[0]) {

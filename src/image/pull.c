@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -8,33 +9,50 @@
 #include "image/image.h"
 #include "image/manifest.h"
 #include "image/reference.h"
+#include "image/regconf.h"
 #include "image/registry.h"
 #include "image/store-internal.h"
 
-/* `pull`: manifest (through an index for the platform), config, layers;
- * each blob verified on its way into the store, a broken download
- * resumed by the next pull. */
+/* `pull`: manifest (through an index for the platform), config, then the
+ * layers, up to MAX_DOWNLOADS at a time (Docker's default of 3), each
+ * thread with its own registry client; every blob verified on its way into
+ * the store, a broken download resumed by the next pull.  A repository
+ * with mirrors (registries.conf) is fetched from the first of them that
+ * has it whole, else from its registry; the image is recorded under the
+ * name that was asked for either way. */
 
+#define MAX_DOWNLOADS_DEFAULT 3
+#define MAX_DOWNLOADS_LIMIT 16
+
+/* Fetching from one source: a mirror or the registry itself. */
 struct puller {
         struct store *s;
-        struct registry *reg;
-        const char *repo; /* path in the registry: "library/busybox" */
-        const struct image_progress *p;
-        const char *cur;  /* the blob being fetched, for progress */
+        struct registry *reg;       /* the calling thread's */
+        struct registry_opts ro;    /* to make one per download thread */
+        const char *repo;           /* path at the source: "library/busybox" */
+        const struct pull_opts *o;
 };
 
 static void event(const struct puller *pl, const char *id, const char *what)
 {
-        if (pl->p && pl->p->event)
-                pl->p->event(id, what, pl->p->userdata);
+        const struct image_progress *p = pl->o->progress;
+
+        if (p && p->event)
+                p->event(id, what, p->userdata);
 }
+
+/* What the registry's progress callback needs: the blob it is about. */
+struct blob_progress {
+        const struct image_progress *p;
+        const char *id;
+};
 
 static void on_bytes(uint64_t done, uint64_t total, void *userdata)
 {
-        const struct puller *pl = userdata;
+        const struct blob_progress *bp = userdata;
 
-        if (pl->p && pl->p->bytes)
-                pl->p->bytes(pl->cur, done, total, pl->p->userdata);
+        if (bp->p && bp->p->bytes)
+                bp->p->bytes(bp->id, done, total, bp->p->userdata);
 }
 
 bool image_insecure(const char *const *insecure, const char *domain)
@@ -45,34 +63,143 @@ bool image_insecure(const char *const *insecure, const char *domain)
         return false;
 }
 
-/* Fetch blob D of SIZE into the store, resuming what an earlier pull
- * left in the ingest directory. */
-static int fetch_blob(struct puller *pl, const char *d, int64_t size, struct error *err)
+/* Fetch blob D into the store with REG (the calling thread's own client),
+ * resuming what an earlier pull left in the ingest directory.  LAYER:
+ * report it (configs are not shown). */
+static int fetch_blob(struct puller *pl, struct registry *reg, const struct descriptor *d, bool layer,
+                      struct error *err)
 {
+        struct blob_progress bp = { .p = layer ? pl->o->progress : NULL, .id = d->digest };
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (store_blob_exists(pl->s, d)) {
-                event(pl, d, "Already exists");
-                return 0;
+        if (!store_blob_exists(pl->s, d->digest)) {
+                fd = store_ingest_open(pl->s, d->digest, err);
+                if (fd < 0)
+                        return fd;
         }
-        fd = store_ingest_open(pl->s, d, err);
-        if (fd < 0)
-                return fd;
         /* a concurrent pull may have finished it while we waited for the lock */
-        if (store_blob_exists(pl->s, d)) {
-                event(pl, d, "Already exists");
+        if (store_blob_exists(pl->s, d->digest)) {
+                if (layer)
+                        event(pl, d->digest, "Already exists");
                 return 0;
         }
-        pl->cur = d;
-        event(pl, d, "Downloading");
-        r = registry_get_blob(pl->reg, pl->repo, d, size, fd, on_bytes, pl, err);
+        if (layer)
+                event(pl, d->digest, "Downloading");
+        r = registry_get_blob(reg, pl->repo, d->digest, d->size, fd, on_bytes, &bp, err);
         if (r >= 0)
-                r = store_ingest_commit(pl->s, fd, d, size, err);
-        if (r >= 0)
-                event(pl, d, "Download complete");
+                r = store_ingest_commit(pl->s, fd, d->digest, d->size, err);
+        if (r >= 0 && layer)
+                event(pl, d->digest, "Download complete");
         return r;
 }
+
+/* ---- layers in parallel ---- */
+
+/* The layers left to fetch, taken in manifest order by the workers. */
+struct pool {
+        struct puller *pl;
+        const struct descriptor **todo;
+        size_t n, next;
+        pthread_mutex_t lock;
+        int r;            /* the first failure: no layer is started after it */
+        struct error err; /* its error, reported once */
+};
+
+struct worker {
+        struct pool *pool;
+        struct registry *reg;
+        pthread_t thread;
+        bool started;
+};
+
+static void pool_failed(struct pool *pool, int r, struct error *e)
+{
+        pthread_mutex_lock(&pool->lock);
+        if (pool->r >= 0) {
+                pool->r = r;
+                pool->err = *e;
+                *e = (struct error) ERROR_INIT;
+        }
+        pthread_mutex_unlock(&pool->lock);
+        error_clear(e);
+}
+
+/* A download that is under way when another fails is let finish (the
+ * registry client cannot be interrupted); it stays in the store for the
+ * next pull. */
+static void *work(void *userdata)
+{
+        struct worker *w = userdata;
+        struct pool *pool = w->pool;
+
+        for (;;) {
+                const struct descriptor *d = NULL;
+                struct error e = ERROR_INIT;
+                int r;
+
+                pthread_mutex_lock(&pool->lock);
+                if (pool->r >= 0 && pool->next < pool->n)
+                        d = pool->todo[pool->next++];
+                pthread_mutex_unlock(&pool->lock);
+                if (!d)
+                        return NULL;
+                r = fetch_blob(pool->pl, w->reg, d, true, &e);
+                if (r < 0)
+                        pool_failed(pool, r, &e);
+        }
+}
+
+static size_t max_downloads(const struct pull_opts *o, size_t n)
+{
+        size_t k = o->max_downloads ? o->max_downloads : MAX_DOWNLOADS_DEFAULT;
+
+        if (k > MAX_DOWNLOADS_LIMIT)
+                k = MAX_DOWNLOADS_LIMIT;
+        return k < n ? k : n;
+}
+
+/* Fetch TODO: the calling thread is worker 0 (with PL's client), the
+ * others get clients of their own, all made before any thread starts.  A
+ * client or a thread that cannot be had means fewer at a time. */
+static int fetch_layers(struct puller *pl, const struct descriptor **todo, size_t n, struct error *err)
+{
+        struct pool pool = { .pl = pl, .todo = todo, .n = n, .err = ERROR_INIT };
+        size_t k = max_downloads(pl->o, n), have = 1;
+        _cleanup_free_ struct worker *w = xzalloc((k ? k : 1) * sizeof(*w));
+
+        if (n == 0)
+                return 0;
+        pthread_mutex_init(&pool.lock, NULL);
+        w[0] = (struct worker) { .pool = &pool, .reg = pl->reg };
+        for (; have < k; have++) {
+                struct error ignored = ERROR_INIT;
+
+                w[have].pool = &pool;
+                if (registry_new(&pl->ro, &w[have].reg, &ignored) < 0) {
+                        error_clear(&ignored);
+                        break;
+                }
+        }
+        for (size_t i = 1; i < have; i++)
+                w[i].started = pthread_create(&w[i].thread, NULL, work, &w[i]) == 0;
+        (void) work(&w[0]);
+        for (size_t i = 1; i < have; i++) {
+                if (w[i].started)
+                        pthread_join(w[i].thread, NULL);
+                registry_free(w[i].reg);
+        }
+        pthread_mutex_destroy(&pool.lock);
+        if (pool.r >= 0)
+                return 0;
+        if (err && !err->msg)
+                *err = pool.err;
+        else
+                error_clear(&pool.err);
+        return pool.r;
+}
+
+/* ---- manifest, config, layers ---- */
 
 static const char *default_arch(void)
 {
@@ -86,9 +213,11 @@ static const char *default_arch(void)
 /* Resolve an index to the manifest for the platform; fetch and store the
  * manifest.  *RET_MANIFEST: its digest. */
 static int fetch_manifest(struct puller *pl, const char *body, size_t len, const char *type, const char *digest,
-                          const struct pull_opts *o, char ret_manifest[DIGEST_BUF_SIZE], struct error *err)
+                          char ret_manifest[DIGEST_BUF_SIZE], struct error *err)
 {
         _cleanup_free_ char *mbody = NULL, *mtype = NULL;
+        const struct pull_opts *o = pl->o;
+        const char *os = o->os ? o->os : "linux", *arch = o->arch ? o->arch : default_arch();
         struct image_index idx = {};
         const struct descriptor *d;
         size_t mlen = 0;
@@ -104,10 +233,9 @@ static int fetch_manifest(struct puller *pl, const char *body, size_t len, const
         r = image_index_parse(body, len, &idx, err);
         if (r < 0)
                 return r;
-        d = image_index_select(&idx, o->os ? o->os : "linux", o->arch ? o->arch : default_arch(), o->variant);
+        d = image_index_select(&idx, os, arch, o->variant);
         if (!d)
-                r = error_setx(err, ENOENT, "no image for %s/%s in the index", o->os ? o->os : "linux",
-                               o->arch ? o->arch : default_arch());
+                r = error_setx(err, ENOENT, "no image for %s/%s in the index", os, arch);
         if (r >= 0)
                 r = registry_get_manifest(pl->reg, pl->repo, d->digest, &mbody, &mlen, &mtype, ret_manifest, err);
         if (r >= 0)
@@ -116,66 +244,181 @@ static int fetch_manifest(struct puller *pl, const char *body, size_t len, const
         return r;
 }
 
+/* The layers of M to download (each blob once), reporting the others. */
+static const struct descriptor **layers_todo(struct puller *pl, const struct manifest *m, size_t *ret_n)
+{
+        const struct descriptor **todo = xzalloc((m->n_layers + 1) * sizeof(*todo));
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_layers; i++) {
+                const struct descriptor *d = &m->layers[i];
+                bool dup = false;
+
+                for (size_t j = 0; j < i && !dup; j++)
+                        dup = strcmp(m->layers[j].digest, d->digest) == 0;
+                if (dup)
+                        continue;
+                if (store_blob_exists(pl->s, d->digest)) {
+                        event(pl, d->digest, "Already exists");
+                        continue;
+                }
+                event(pl, d->digest, "Pulling fs layer");
+                todo[n++] = d;
+        }
+        *ret_n = n;
+        return todo;
+}
+
 static int fetch_content(struct puller *pl, const char *manifest, struct error *err)
 {
+        _cleanup_free_ const struct descriptor **todo = NULL;
         _cleanup_free_ char *raw = NULL;
         struct manifest m = {};
-        size_t len = 0;
+        size_t len = 0, n = 0;
         int r;
 
         r = store_blob_read(pl->s, manifest, 16u << 20, &raw, &len, err);
         if (r >= 0)
                 r = manifest_parse(raw, len, &m, err);
-        if (r >= 0)
-                r = fetch_blob(pl, m.config.digest, m.config.size, err);
-        for (size_t i = 0; r >= 0 && i < m.n_layers; i++) {
+        /* refuse what cannot be unpacked before downloading anything */
+        for (size_t i = 0; r >= 0 && i < m.n_layers; i++)
                 if (layer_compression_from_media_type(m.layers[i].media_type) < 0)
                         r = error_setx(err, EPROTONOSUPPORT, "layer %s: unsupported media type `%s`",
                                        m.layers[i].digest, m.layers[i].media_type);
-                else
-                        r = fetch_blob(pl, m.layers[i].digest, m.layers[i].size, err);
+        if (r >= 0)
+                r = fetch_blob(pl, pl->reg, &m.config, false, err);
+        if (r >= 0) {
+                todo = layers_todo(pl, &m, &n);
+                r = fetch_layers(pl, todo, n, err);
         }
         manifest_clear(&m);
         return r;
 }
 
-/* Pull REF from the registry in REF's domain. */
-static int pull_from(struct store *s, const struct image_ref *ref, const struct pull_opts *o, char **ret_id,
-                     struct error *err)
+/* ---- sources: mirrors, then the registry ---- */
+
+/* Fetch the manifest REF names and everything it needs from SRC.
+ * *RET_DIGEST: the digest of what REF names (an index or the manifest);
+ * *RET_MANIFEST: the image's manifest. */
+static int fetch_from(struct store *s, const struct image_ref *ref, const struct regconf_source *src,
+                      const struct pull_opts *o, char ret_digest[DIGEST_BUF_SIZE],
+                      char ret_manifest[DIGEST_BUF_SIZE], struct error *err)
 {
-        struct registry_opts ro = { .domain = ref->domain, .auth_file = o->auth_file,
-                                    .insecure = image_insecure(o->insecure, ref->domain) };
-        _cleanup_free_ char *body = NULL, *type = NULL, *full = image_ref_full(ref), *repo = image_ref_repo(ref);
-        _cleanup_free_ char *repo_digest = NULL;
-        char digest[DIGEST_BUF_SIZE], manifest[DIGEST_BUF_SIZE];
-        struct puller pl = { .s = s, .repo = ref->path, .p = o->progress };
+        struct puller pl = { .s = s, .repo = src->path, .o = o,
+                             .ro = { .domain = src->domain, .auth_file = o->auth_file,
+                                     .insecure = src->insecure || image_insecure(o->insecure, src->domain) } };
+        _cleanup_free_ char *body = NULL, *type = NULL, *full = image_ref_full(ref), *what = NULL;
         size_t len = 0;
         int r;
 
-        r = registry_new(&ro, &pl.reg, err);
+        r = registry_new(&pl.ro, &pl.reg, err);
         if (r < 0)
                 return r;
-        event(&pl, full, "Pulling");
-        r = registry_get_manifest(pl.reg, ref->path, ref->digest ? ref->digest : ref->tag, &body, &len, &type, digest,
-                                  err);
+        what = src->mirror ? xasprintf("Pulling from mirror %s/%s", src->domain, src->path) : xstrdup("Pulling");
+        event(&pl, full, what);
+        r = registry_get_manifest(pl.reg, src->path, ref->digest ? ref->digest : ref->tag, &body, &len, &type,
+                                  ret_digest, err);
         if (r >= 0)
-                r = fetch_manifest(&pl, body, len, type, digest, o, manifest, err);
+                r = fetch_manifest(&pl, body, len, type, ret_digest, ret_manifest, err);
         if (r >= 0)
-                r = fetch_content(&pl, manifest, err);
-        if (r >= 0) {
-                repo_digest = xasprintf("%s@%s", repo, digest);
-                /* by digest only: the image has no tag to be listed under */
-                r = image_register(s, manifest, ref->tag ? full : NULL, repo_digest, o->progress, ret_id, err);
-        }
+                r = fetch_content(&pl, ret_manifest, err);
         registry_free(pl.reg);
+        return r;
+}
+
+/* Pull REF (a full reference): from the first source that has it whole;
+ * a source that fails is passed over unless it is the last.  Recorded
+ * under REF's name and repository, wherever it came from. */
+static int pull_ref(struct store *s, const struct image_ref *ref, const struct pull_opts *o, char **ret_id,
+                    struct error *err)
+{
+        _cleanup_free_ char *full = NULL, *repo = NULL, *repo_digest = NULL;
+        char digest[DIGEST_BUF_SIZE], manifest[DIGEST_BUF_SIZE];
+        struct regconf_source *src = NULL;
+        size_t n = 0;
+        int r;
+
+        r = regconf_sources(o->conf, ref->domain, ref->path, ref->digest != NULL, &src, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct error skipped = ERROR_INIT;
+
+                r = fetch_from(s, ref, &src[i], o, digest, manifest, i + 1 == n ? err : &skipped);
+                error_clear(&skipped);
+                if (r >= 0)
+                        break;
+        }
+        regconf_sources_free(src, n);
+        if (r < 0)
+                return r;
+        full = image_ref_full(ref);
+        repo = image_ref_repo(ref);
+        repo_digest = xasprintf("%s@%s", repo, digest);
+        /* by digest only: the image has no tag to be listed under */
+        return image_register(s, manifest, ref->tag ? full : NULL, repo_digest, o->progress, ret_id, err);
+}
+
+/* The registries a short name is looked for in: the caller's list, else
+ * the configuration's, else Docker Hub. */
+static int search_list(const struct pull_opts *o, const char *what, const char *const **ret, struct error *err)
+{
+        static const char *const docker_io[] = { "docker.io", NULL };
+
+        if (o->registries && o->registries[0])
+                *ret = o->registries;
+        else if (o->conf && o->conf->search && o->conf->search[0])
+                *ret = (const char *const *) o->conf->search;
+        else if (o->conf && o->conf->search)
+                return error_setx(err, EINVAL, "short name `%s`: no unqualified-search-registries in %s", what,
+                                  o->conf->path ? o->conf->path : "the registries configuration");
+        else
+                *ret = docker_io;
+        return 0;
+}
+
+/* A short name: the registries in order, the first that has it.  Only a
+ * miss (ENOENT) moves on: an unreachable registry is an error. */
+static int pull_search(struct store *s, const struct image_ref *ref, const char *what, const struct pull_opts *o,
+                       char **ret_id, char **ret_name, struct error *err)
+{
+        const char *const *domains = NULL;
+        int r;
+
+        r = search_list(o, what, &domains, err);
+        for (size_t i = 0; r >= 0 && domains[i]; i++) {
+                struct image_ref cand = {};
+                struct error miss = ERROR_INIT;
+                bool last = !domains[i + 1];
+
+                if (image_ref_with_domain(ref, domains[i], &cand) < 0) {
+                        r = last ? error_setx(err, EINVAL, "short name `%s`: invalid search registry `%s`", what,
+                                              domains[i])
+                                 : 0;
+                        continue;
+                }
+                r = pull_ref(s, &cand, o, ret_id, last ? err : &miss);
+                if (r >= 0 && ret_name)
+                        *ret_name = image_ref_full(&cand);
+                image_ref_clear(&cand);
+                if (r >= 0)
+                        return r;
+                if (r == -ENOENT && !last) {
+                        error_clear(&miss);
+                        r = 0;
+                        continue;
+                }
+                if (miss.msg && err && !err->msg)
+                        *err = miss;
+                else
+                        error_clear(&miss);
+        }
         return r;
 }
 
 int image_pull(struct store *s, const char *what, const struct pull_opts *o, char **ret_id, char **ret_name,
                struct error *err)
 {
-        static const char *const docker_io[] = { "docker.io", NULL };
-        const char *const *domains;
         struct image_ref ref = {};
         int r;
 
@@ -183,33 +426,13 @@ int image_pull(struct store *s, const char *what, const struct pull_opts *o, cha
         if (r < 0)
                 return r;
         r = store_lease(s, err);
-        domains = ref.short_name ? (o->registries && o->registries[0] ? o->registries : docker_io) : NULL;
-        if (r >= 0 && !domains)
-                r = pull_from(s, &ref, o, ret_id, err);
-        /* a short name: the registries in order, the first that has it */
-        for (size_t i = 0; r >= 0 && domains && domains[i]; i++) {
-                struct image_ref cand = {};
-                struct error miss = ERROR_INIT;
-
-                if (image_ref_with_domain(&ref, domains[i], &cand) < 0)
-                        continue;
-                r = pull_from(s, &cand, o, ret_id, domains[i + 1] ? &miss : err);
+        if (r >= 0 && ref.short_name)
+                r = pull_search(s, &ref, what, o, ret_id, ret_name, err);
+        else if (r >= 0) {
+                r = pull_ref(s, &ref, o, ret_id, err);
                 if (r >= 0 && ret_name)
-                        *ret_name = image_ref_full(&cand);
-                image_ref_clear(&cand);
-                if (r >= 0)
-                        break;
-                if (r == -ENOENT && domains[i + 1]) {
-                        error_clear(&miss);
-                        r = 0;
-                        continue;
-                }
-                if (miss.msg)
-                        *err = miss;
-                break;
+                        *ret_name = image_ref_full(&ref);
         }
-        if (r >= 0 && !domains && ret_name)
-                *ret_name = image_ref_full(&ref);
         image_ref_clear(&ref);
         if (r < 0) {
                 /* no trace of a failed pull but what a retry resumes from */

@@ -81,6 +81,33 @@ int store_sql_error(struct store *s, int rc, const char *what, struct error *err
         return error_setx(err, code, "%s: %s (%s/berth.db)", what, sqlite3_errmsg(s->db), s->root);
 }
 
+/* WAL lets readers and a writer work at once; it is recorded in the file,
+ * so only a new database needs the switch, which takes an exclusive lock
+ * that SQLite does not wait for: two commands opening a new store at
+ * once retry here. */
+static int set_wal(sqlite3 *db)
+{
+        int rc = SQLITE_BUSY;
+
+        for (int i = 0; i < 500; i++) {
+                sqlite3_stmt *st = NULL;
+                bool wal = false;
+
+                rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+                if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+                        wal = strcmp((const char *) sqlite3_column_text(st, 0), "wal") == 0;
+                sqlite3_finalize(st);
+                if (wal)
+                        return SQLITE_OK;
+                if (rc == SQLITE_ROW)
+                        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+                if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED && rc != SQLITE_ROW && rc != SQLITE_OK)
+                        return rc;
+                usleep(20 * 1000);
+        }
+        return rc;
+}
+
 static int open_db(struct store *s, struct error *err)
 {
         _cleanup_free_ char *path = xasprintf("%s/berth.db", s->root);
@@ -91,8 +118,9 @@ static int open_db(struct store *s, struct error *err)
                 return error_setx(err, EIO, "open `%s`: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         /* another berth may be writing: wait for it rather than fail */
         sqlite3_busy_timeout(s->db, 60000);
-        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
-                          NULL, NULL, NULL);
+        rc = sqlite3_exec(s->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = set_wal(s->db);
         if (rc != SQLITE_OK)
                 return store_sql_error(s, rc, "set up the database", err);
         {

@@ -123,6 +123,10 @@ int store_tag(struct store *s, const char *id, const char *name, struct error *e
 /* Remove the full reference NAME; *RET_ID gets the image it named.
  * ENOENT when no image has that name. */
 int store_untag(struct store *s, const char *name, char **ret_id, struct error *err);
+/* Record that USER uses image ID (a container id, or "mount:PATH" for an
+ * image mount): rmi refuses the image until store_image_release(USER). */
+int store_image_use(struct store *s, const char *user, const char *id, struct error *err);
+int store_image_release(struct store *s, const char *user, struct error *err);
 /* Remove image ID with its names and digests (and make its layers
  * collectable).  Refused (EBUSY) while a container uses it unless FORCE.
  * The files go with store_gc(). */

@@ -251,20 +251,6 @@ int mount_bind_fd(int srcfd, int dstfd, bool recursive, uint64_t attr_set)
         return mount_move(tree, dstfd);
 }
 
-/* The filesystem context keeps a log ("e tmpfs: Bad value for 'size'");
- * its first line explains an EINVAL much better than strerror. */
-static int fs_error(int fsfd, struct error *err, int code, const char *what)
-{
-        char buf[256];
-        ssize_t n = fsfd >= 0 ? read(fsfd, buf, sizeof(buf) - 1) : -1;
-
-        if (n > 2) {
-                buf[n] = 0;
-                buf[strcspn(buf, "\n")] = 0;
-                return error_set(err, code, "%s (%s)", what, buf + 2);
-        }
-        return error_set(err, code, "%s", what);
-}
 
 static int fsconfig_data(int fsfd, const char *data, struct error *err)
 {
@@ -288,7 +274,7 @@ static int fsconfig_data(int fsfd, const char *data, struct error *err)
                         r = fsconfig(fsfd, FSCONFIG_SET_FLAG, kv, NULL, 0);
                 if (r < 0) {
                         _cleanup_free_ char *what = xasprintf("option `%s`", kv);
-                        return fs_error(fsfd, err, errno, what);
+                        return error_fs_context(fsfd, err, errno, what);
                 }
         }
         return 0;
@@ -324,11 +310,11 @@ static int fs_new_tree_labeled(const char *type, const char *source, unsigned lo
         if (fsfd < 0)
                 return error_set(err, errno, "fsopen `%s`", type);
         if (source && *source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0)
-                return fs_error(fsfd, err, errno, "source");
+                return error_fs_context(fsfd, err, errno, "source");
         for (size_t i = 0; i < ELEMENTSOF(sb_flag_names); i++)
                 if ((sb_flags & sb_flag_names[i].flag) &&
                     fsconfig(fsfd, FSCONFIG_SET_FLAG, sb_flag_names[i].name, NULL, 0) < 0)
-                        return fs_error(fsfd, err, errno, sb_flag_names[i].name);
+                        return error_fs_context(fsfd, err, errno, sb_flag_names[i].name);
         if (data) {
                 r = fsconfig_data(fsfd, data, err);
                 if (r < 0)
@@ -336,10 +322,10 @@ static int fs_new_tree_labeled(const char *type, const char *source, unsigned lo
         }
         /* a string of its own: MCS labels hold commas */
         if (label && *label && fsconfig(fsfd, FSCONFIG_SET_STRING, "context", label, 0) < 0)
-                return fs_error(fsfd, err, errno, "linux.mountLabel");
+                return error_fs_context(fsfd, err, errno, "linux.mountLabel");
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 _cleanup_free_ char *what = xasprintf("mount %s", type);
-                return fs_error(fsfd, err, errno, what);
+                return error_fs_context(fsfd, err, errno, what);
         }
         mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int) (attr & FSMOUNT_ATTRS));
         if (mfd < 0)

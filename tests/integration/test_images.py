@@ -552,7 +552,7 @@ def test_rmi_refused_while_a_container_uses_the_image(berth, images):
     run(["sqlite3", berth.root / "berth.db",
          f"INSERT INTO image_users VALUES ('c0ffee', '{img_id}')"])
     p = berth("rmi", "busybox", ok=False)
-    assert p.returncode == 1 and b"used by container c0ffee" in p.stderr
+    assert p.returncode == 1 and b"used by container c0ffee" in p.stderr, p.stderr
     assert len(berth.layers()) == 1
     # forced: the name goes, the image stays for its container
     berth("rmi", "-f", "busybox")
@@ -584,3 +584,149 @@ def test_kill_at_any_point_leaves_a_sound_store(berth, images, tmp_path, cmd):
     berth("image", "prune", "-a", "-f")
     berth("doctor", "--verify")
     assert berth.images_json() == [] and berth.layers() == [] and berth.blobs() == []
+
+
+# ---------------------------------------------------------------- formats
+
+def put_manifest(registry, repo, ref, media_type, body):
+    import urllib.request
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{ref}", data=body, method="PUT",
+                                 headers={"Content-Type": media_type})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status in (200, 201), r.status
+
+
+def test_pull_multi_platform_index(berth, images, registry, tmp_path):
+    """An OCI index with amd64 and arm64 entries: the host's by default, the other with --platform."""
+    import hashlib
+    layout = tmp_path / "layout"
+    shutil.copytree(images["layout"], layout)
+    run(["umoci", "config", "--image", f"{layout}:latest", "--tag", "arm", "--architecture", "arm64",
+         "--config.env", "ARCH=arm64"])
+    entries = []
+    for tag, arch in (("latest", "amd64"), ("arm", "arm64")):
+        ref = f"{registry}/multi/busybox:{tag}"
+        run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:{tag}", f"docker://{ref}"])
+        raw = run(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{ref}"]).stdout
+        entries.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": "sha256:" + hashlib.sha256(raw).hexdigest(), "size": len(raw),
+                        "platform": {"os": "linux", "architecture": arch}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": entries}).encode()
+    put_manifest(registry, "multi/busybox", "both", "application/vnd.oci.image.index.v1+json", index)
+    index_digest = "sha256:" + hashlib.sha256(index).hexdigest()
+    berth("pull", f"{registry}/multi/busybox:both")
+    info = berth.inspect(f"{registry}/multi/busybox:both")
+    assert info["Architecture"] == "amd64" and info["Manifest"] == entries[0]["digest"]
+    # the repo digest is the index's: what the tag points to
+    assert info["RepoDigests"] == [f"{registry}/multi/busybox@{index_digest}"]
+    other = Berth(tmp_path / "r2")
+    other("pull", "--platform", "linux/arm64", f"{registry}/multi/busybox:both")
+    arm = other.inspect(f"{registry}/multi/busybox:both")
+    assert arm["Architecture"] == "arm64" and "ARCH=arm64" in arm["Config"]["Env"]
+    p = other("pull", "--platform", "linux/s390x", f"{registry}/multi/busybox:both", ok=False)
+    assert p.returncode == 1 and b"linux/s390x" in p.stderr
+
+
+def zstd_layout(images, dest):
+    """The test image as an OCI layout whose layer is tar+zstd (made with the zstd tool)."""
+    import gzip
+    import hashlib
+    need("zstd")
+    src = Path(images["layout"])
+    shutil.copytree(src, dest)
+    index = json.loads((dest / "index.json").read_text())
+    mdesc = index["manifests"][0]
+    manifest = json.loads((dest / "blobs" / "sha256" / mdesc["digest"][7:]).read_bytes())
+    layer = manifest["layers"][0]
+    tar = gzip.decompress((dest / "blobs" / "sha256" / layer["digest"][7:]).read_bytes())
+    zst = run(["zstd", "-q", "-c", "-"], input=tar).stdout
+    zdig = hashlib.sha256(zst).hexdigest()
+    (dest / "blobs" / "sha256" / zdig).write_bytes(zst)
+    manifest["layers"][0] = dict(layer, mediaType="application/vnd.oci.image.layer.v1.tar+zstd",
+                                 digest="sha256:" + zdig, size=len(zst))
+    mbytes = json.dumps(manifest).encode()
+    mdig = hashlib.sha256(mbytes).hexdigest()
+    (dest / "blobs" / "sha256" / mdig).write_bytes(mbytes)
+    index["manifests"] = [dict(mdesc, digest="sha256:" + mdig, size=len(mbytes))]
+    (dest / "index.json").write_text(json.dumps(index))
+    return dest
+
+
+@pytest.mark.parametrize("fmt", ["v2s2", "zstd"])
+def test_pull_docker_schema2_and_zstd(berth, images, registry, fmt, tmp_path):
+    ref = f"{registry}/fmt/{fmt}:1"
+    if fmt == "v2s2":
+        run(["skopeo", "copy", "--dest-tls-verify=false", "--format", "v2s2", f"oci:{images['layout']}:latest",
+             f"docker://{ref}"])
+    else:
+        layout = zstd_layout(images, tmp_path / "zstd")
+        run(["skopeo", "copy", "--dest-tls-verify=false", "--preserve-digests", f"oci:{layout}:latest",
+             f"docker://{ref}"])
+    raw = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{ref}"]).stdout)
+    want = "docker.distribution.manifest.v2" if fmt == "v2s2" else "tar+zstd"
+    assert want in json.dumps(raw)
+    berth("pull", ref)
+    info = berth.inspect(ref)
+    assert info["Config"]["Cmd"] == ["sh"]
+    (layer,) = berth.layers()
+    assert (berth.root / "layers" / layer / "etc" / "motd").exists()
+
+
+def test_pull_by_digest(berth, images, registry):
+    ref = f"{registry}/bydigest/busybox:1"
+    skopeo_push(images, ref)
+    digest = skopeo_digest(ref)
+    berth("pull", f"{registry}/bydigest/busybox@{digest}")
+    info = berth.inspect(f"{registry}/bydigest/busybox@{digest}")
+    assert info["Manifest"] == digest and info["RepoTags"] == []
+    p = berth("pull", f"{registry}/bydigest/busybox@sha256:" + "0" * 64, ok=False)
+    assert p.returncode == 1
+
+
+def test_save_several_images_and_unsupported_media_type(berth, images, tmp_path):
+    berth("load", "-i", images["oci"])
+    src = tmp_path / "fs"
+    src.mkdir()
+    (src / "f").write_text("x")
+    berth("import", "-c", 'ENTRYPOINT ["/bin/sh", "-c"]', src, "localhost/second:1")
+    assert berth.inspect("localhost/second:1")["Config"]["Entrypoint"] == ["/bin/sh", "-c"]
+    out = tmp_path / "two.tar"
+    berth("save", "-o", out, "busybox", "localhost/second:1")
+    other = Berth(tmp_path / "r2")
+    loaded = other.out("load", "-i", out)
+    assert "busybox:latest" in loaded and "localhost/second:1" in loaded
+    assert {r["Repository"] for r in other.images_json()} == {"busybox", "localhost/second"}
+    # an OCI layout whose layer has a media type berth does not know
+    with tarfile.open(out) as t:
+        members = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+    index = json.loads(members["index.json"])
+    mdesc = index["manifests"][0]
+    manifest = json.loads(members["blobs/sha256/" + mdesc["digest"][7:]])
+    manifest["layers"][0]["mediaType"] = "application/vnd.example.unknown"
+    import hashlib
+    mbytes = json.dumps(manifest).encode()
+    mdig = hashlib.sha256(mbytes).hexdigest()
+    index["manifests"] = [dict(mdesc, digest="sha256:" + mdig, size=len(mbytes))]
+    bad = tmp_path / "bad.tar"
+    with tarfile.open(bad, "w") as t:
+        for name, data in list(members.items()) + [("blobs/sha256/" + mdig, mbytes),
+                                                  ("index.json", json.dumps(index).encode())]:
+            if name in ("index.json", "manifest.json") and data is members.get(name):
+                continue
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    third = Berth(tmp_path / "r3")
+    p = third("load", "-i", bad, ok=False)
+    assert p.returncode == 1 and b"application/vnd.example.unknown" in p.stderr, p.stderr
+    assert third.images_json() == [] and third.blobs() == []
+
+
+def test_many_commands_open_a_new_store_at_once(berth):
+    procs = [subprocess.Popen([BERTH, "--root", str(berth.root), "images", "-q"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(12)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    assert berth.images_json() == []

@@ -12,7 +12,8 @@
 struct berth_args {
         char *root;      /* --root, $BERTH_ROOT, /var/lib/berth */
         char *auth_file; /* $BERTH_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json */
-        char **registries; /* $BERTH_REGISTRIES (comma separated) for short names; default docker.io */
+        char **registries; /* $BERTH_REGISTRIES (comma separated) for short names; NULL when unset:
+                            * the registries.conf search list, else docker.io */
         char **insecure;   /* $BERTH_INSECURE_REGISTRIES */
 };
 extern struct berth_args arg;
@@ -32,10 +33,15 @@ int cmd_push(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_unmount(int argc, char **argv);
 
 /* Print "berth: MESSAGE" once and return 1. */
 int cli_fail(struct error *err);
 _printf_(1, 2) int cli_usage(const char *fmt, ...);
+/* Find image WHAT as Docker does: a name first, then an id (prefix). */
+struct store_image;
+int cli_lookup(struct store *s, const char *what, struct store_image *ret, struct error *err);
 /* Open the store at arg.root, or print why not. */
 int cli_store(struct store **ret);
 

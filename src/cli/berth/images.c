@@ -25,8 +25,7 @@ static char *full_ref(const char *what)
         return full;
 }
 
-/* Find WHAT as Docker does: a name first, then an id (prefix). */
-static int lookup(struct store *s, const char *what, struct store_image *ret, struct error *err)
+int cli_lookup(struct store *s, const char *what, struct store_image *ret, struct error *err)
 {
         _cleanup_free_ char *full = full_ref(what);
 
@@ -168,7 +167,7 @@ static int rmi_one(struct store *s, const char *what, bool force, struct error *
         bool by_name = false;
         int r;
 
-        r = lookup(s, what, &img, err);
+        r = cli_lookup(s, what, &img, err);
         if (r < 0)
                 return r;
         for (char **n = img.names; full && *n; n++)
@@ -239,7 +238,7 @@ int cmd_tag(int argc, char **argv)
                 return cli_usage("tag: `%s` is not a valid name (REPOSITORY[:TAG])", argv[2]);
         if (cli_store(&s))
                 return 1;
-        r = lookup(s, argv[1], &img, &err);
+        r = cli_lookup(s, argv[1], &img, &err);
         if (r >= 0)
                 r = store_tag(s, img.id, target, &err);
         store_image_clear(&img);
@@ -315,7 +314,7 @@ int cmd_inspect(int argc, char **argv)
                 struct store_image img = {};
                 json_object *o = NULL;
 
-                if (lookup(s, argv[i], &img, &err) >= 0)
+                if (cli_lookup(s, argv[i], &img, &err) >= 0)
                         o = inspect_one(s, &img, &err);
                 if (o)
                         json_object_array_add(all, o);
@@ -344,7 +343,7 @@ int cmd_history(int argc, char **argv)
                 return cli_usage("history: expected one image");
         if (cli_store(&s))
                 return 1;
-        r = lookup(s, argv[1], &img, &err);
+        r = cli_lookup(s, argv[1], &img, &err);
         if (r >= 0)
                 r = store_blob_read(s, img.id, 16u << 20, &raw, &len, &err);
         if (r >= 0)

@@ -110,7 +110,7 @@ static const struct {
         { "ls", cmd_images },   { "list", cmd_images },  { "rm", cmd_rmi },         { "remove", cmd_rmi },
         { "tag", cmd_tag },     { "inspect", cmd_inspect }, { "history", cmd_history }, { "save", cmd_save },
         { "load", cmd_load },   { "import", cmd_import }, { "prune", cmd_prune },   { "pull", cmd_pull },
-        { "push", cmd_push },
+        { "push", cmd_push },   { "mount", cmd_mount },   { "unmount", cmd_unmount }, { "umount", cmd_unmount },
 };
 
 static void usage(void)
@@ -128,6 +128,7 @@ static void usage(void)
                "  load [-i FILE]        read images from an archive\n"
                "  import SOURCE [NAME]  a root file system (tar or directory) as an image\n"
                "  image prune [-a]      remove unused images\n"
+               "  image mount IMAGE [DIR]  its file system, read-only (image unmount to undo)\n"
                "  login / logout SERVER registry credentials\n"
                "  doctor --verify       check every blob of the store against its digest\n\n"
                "Global options:\n"
@@ -217,7 +218,9 @@ int main(int argc, char **argv)
                 return 2;
         }
         arg.auth_file = default_auth_file();
-        arg.registries = split_list(getenv("BERTH_REGISTRIES") ? getenv("BERTH_REGISTRIES") : "docker.io");
+        /* the environment overrides the registries configuration, which
+         * the registry commands read (transfer.c): unset, no list */
+        arg.registries = getenv("BERTH_REGISTRIES") ? split_list(getenv("BERTH_REGISTRIES")) : NULL;
         arg.insecure = split_list(getenv("BERTH_INSECURE_REGISTRIES"));
         argc -= optind;
         argv += optind;
