@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -8,6 +7,7 @@
 
 #include "image/image.h"
 #include "image/manifest.h"
+#include "image/parallel.h"
 #include "image/reference.h"
 #include "image/regconf.h"
 #include "image/registry.h"
@@ -96,110 +96,34 @@ static int fetch_blob(struct puller *pl, struct registry *reg, const struct desc
 
 /* ---- layers in parallel ---- */
 
-/* The layers left to fetch, taken in manifest order by the workers. */
-struct pool {
+struct layer_job {
         struct puller *pl;
         const struct descriptor **todo;
-        size_t n, next;
-        pthread_mutex_t lock;
-        int r;            /* the first failure: no layer is started after it */
-        struct error err; /* its error, reported once */
 };
-
-struct worker {
-        struct pool *pool;
-        struct registry *reg;
-        pthread_t thread;
-        bool started;
-};
-
-static void pool_failed(struct pool *pool, int r, struct error *e)
-{
-        pthread_mutex_lock(&pool->lock);
-        if (pool->r >= 0) {
-                pool->r = r;
-                pool->err = *e;
-                *e = (struct error) ERROR_INIT;
-        }
-        pthread_mutex_unlock(&pool->lock);
-        error_clear(e);
-}
 
 /* A download that is under way when another fails is let finish (the
  * registry client cannot be interrupted); it stays in the store for the
  * next pull. */
-static void *work(void *userdata)
+static int fetch_one(size_t i, struct registry *reg, void *ctx, struct error *err)
 {
-        struct worker *w = userdata;
-        struct pool *pool = w->pool;
+        struct layer_job *j = ctx;
 
-        for (;;) {
-                const struct descriptor *d = NULL;
-                struct error e = ERROR_INIT;
-                int r;
-
-                pthread_mutex_lock(&pool->lock);
-                if (pool->r >= 0 && pool->next < pool->n)
-                        d = pool->todo[pool->next++];
-                pthread_mutex_unlock(&pool->lock);
-                if (!d)
-                        return NULL;
-                r = fetch_blob(pool->pl, w->reg, d, true, &e);
-                if (r < 0)
-                        pool_failed(pool, r, &e);
-        }
+        return fetch_blob(j->pl, reg, j->todo[i], true, err);
 }
 
-static size_t max_downloads(const struct pull_opts *o, size_t n)
+static size_t max_downloads(const struct pull_opts *o)
 {
         size_t k = o->max_downloads ? o->max_downloads : MAX_DOWNLOADS_DEFAULT;
 
-        if (k > MAX_DOWNLOADS_LIMIT)
-                k = MAX_DOWNLOADS_LIMIT;
-        return k < n ? k : n;
+        return k > MAX_DOWNLOADS_LIMIT ? MAX_DOWNLOADS_LIMIT : k;
 }
 
-/* Fetch TODO: the calling thread is worker 0 (with PL's client), the
- * others get clients of their own, all made before any thread starts.  A
- * client or a thread that cannot be had means fewer at a time. */
 static int fetch_layers(struct puller *pl, const struct descriptor **todo, size_t n, struct error *err)
 {
-        struct pool pool = { .pl = pl, .todo = todo, .n = n, .err = ERROR_INIT };
-        size_t k = max_downloads(pl->o, n), have = 1;
-        _cleanup_free_ struct worker *w = xzalloc((k ? k : 1) * sizeof(*w));
+        struct layer_job j = { .pl = pl, .todo = todo };
 
-        if (n == 0)
-                return 0;
-        pthread_mutex_init(&pool.lock, NULL);
-        w[0] = (struct worker) { .pool = &pool, .reg = pl->reg };
-        for (; have < k; have++) {
-                struct error ignored = ERROR_INIT;
-
-                w[have].pool = &pool;
-                if (registry_new(&pl->ro, &w[have].reg, &ignored) < 0) {
-                        error_clear(&ignored);
-                        break;
-                }
-        }
-        for (size_t i = 1; i < have; i++)
-                w[i].started = pthread_create(&w[i].thread, NULL, work, &w[i]) == 0;
-        (void) work(&w[0]);
-        for (size_t i = 1; i < have; i++) {
-                if (w[i].started)
-                        pthread_join(w[i].thread, NULL);
-                registry_free(w[i].reg);
-        }
-        pthread_mutex_destroy(&pool.lock);
-        if (pool.r >= 0)
-                return 0;
-        if (err && !err->msg)
-                *err = pool.err;
-        else
-                error_clear(&pool.err);
-        return pool.r;
+        return parallel_run(pl->reg, &pl->ro, n, max_downloads(pl->o), fetch_one, &j, err);
 }
-
-/* ---- manifest, config, layers ---- */
 
 static const char *default_arch(void)
 {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "image/parallel.h"
 #include "image/reference.h"
 #include "image/registry.h"
 #include "image/store-internal.h"
@@ -16,12 +17,16 @@
 
 struct pusher {
         struct store *s;
-        struct registry *reg;
+        struct registry *reg;    /* the calling thread's */
+        struct registry_opts ro; /* to make one per upload thread */
         const char *repo;
         const char *from; /* a repository of the same registry that has the blobs, or NULL */
         const struct image_progress *p;
-        const char *cur;
+        const struct store_image *img;
 };
+
+/* Docker's default number of uploads at once. */
+#define MAX_UPLOADS 5
 
 static void event(const struct pusher *pu, const char *id, const char *what)
 {
@@ -29,21 +34,28 @@ static void event(const struct pusher *pu, const char *id, const char *what)
                 pu->p->event(id, what, pu->p->userdata);
 }
 
+/* Progress of one blob (uploads run in parallel). */
+struct blob_progress {
+        const struct pusher *pu;
+        const char *digest;
+};
+
 static void on_bytes(uint64_t done, uint64_t total, void *userdata)
 {
-        const struct pusher *pu = userdata;
+        const struct blob_progress *bp = userdata;
 
-        if (pu->p && pu->p->bytes)
-                pu->p->bytes(pu->cur, done, total, pu->p->userdata);
+        if (bp->pu->p && bp->pu->p->bytes)
+                bp->pu->p->bytes(bp->digest, done, total, bp->pu->p->userdata);
 }
 
-static int push_blob(struct pusher *pu, const char *d, struct error *err)
+static int push_blob(const struct pusher *pu, struct registry *reg, const char *d, struct error *err)
 {
+        struct blob_progress bp = { .pu = pu, .digest = d };
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
         int r;
 
-        r = registry_blob_exists(pu->reg, pu->repo, d, err);
+        r = registry_blob_exists(reg, pu->repo, d, err);
         if (r < 0)
                 return r;
         if (r > 0) {
@@ -55,12 +67,18 @@ static int push_blob(struct pusher *pu, const char *d, struct error *err)
                 return fd;
         if (fstat(fd, &st) < 0)
                 return error_set(err, errno, "stat blob %s", d);
-        pu->cur = d;
         event(pu, d, "Pushing");
-        r = registry_put_blob(pu->reg, pu->repo, d, fd, (uint64_t) st.st_size, pu->from, 0, on_bytes, pu, err);
+        r = registry_put_blob(reg, pu->repo, d, fd, (uint64_t) st.st_size, pu->from, 0, on_bytes, &bp, err);
         if (r >= 0)
                 event(pu, d, "Pushed");
         return r;
+}
+
+static int push_layer(size_t i, struct registry *reg, void *ctx, struct error *err)
+{
+        const struct pusher *pu = ctx;
+
+        return push_blob(pu, reg, pu->img->layers[i].blob, err);
 }
 
 /* A repository of DOMAIN the image was pulled from or pushed to (for a
@@ -84,20 +102,21 @@ static char *mount_source(const struct store_image *img, const struct image_ref 
 static int push_image(struct store *s, const struct store_image *img, const struct image_ref *dest,
                       const struct push_opts *o, struct error *err)
 {
-        struct registry_opts ro = { .domain = dest->domain, .auth_file = o->auth_file,
-                                    .insecure = image_insecure(o->insecure, dest->domain) };
         _cleanup_free_ char *from = mount_source(img, dest), *body = NULL;
-        struct pusher pu = { .s = s, .repo = dest->path, .from = from, .p = o->progress };
+        struct pusher pu = { .s = s, .repo = dest->path, .from = from, .p = o->progress, .img = img };
         size_t len = 0;
         int r;
 
-        r = registry_new(&ro, &pu.reg, err);
+        pu.ro = (struct registry_opts) { .domain = dest->domain, .auth_file = o->auth_file,
+                                         .insecure = image_insecure(o->insecure, dest->domain) };
+        r = registry_new(&pu.ro, &pu.reg, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; r >= 0 && i < img->n_layers; i++)
-                r = push_blob(&pu, img->layers[i].blob, err);
+        /* the layers (several at once), then the config, then the manifest
+         * that names them */
+        r = parallel_run(pu.reg, &pu.ro, img->n_layers, MAX_UPLOADS, push_layer, &pu, err);
         if (r >= 0)
-                r = push_blob(&pu, img->id, err);
+                r = push_blob(&pu, pu.reg, img->id, err);
         if (r >= 0)
                 r = store_blob_read(s, img->manifest, 16u << 20, &body, &len, err);
         if (r >= 0)

@@ -419,3 +419,21 @@ def test_insecure_registry_from_the_configuration(work, images, registry):
     # and the environment's list still works
     b = berth_in(work, name="r3", BERTH_INSECURE_REGISTRIES=host)
     b("pull", ref)
+
+
+def test_push_of_a_multi_layer_image_then_pull_back(work, multi, registry):
+    """Layers are pushed several at a time: every one arrives, digests kept."""
+    push_multi(multi, f"{registry}/multi/src:1")
+    b = berth_in(work)
+    b("pull", f"{registry}/multi/src:1")
+    dest = f"{registry}/multi/pushed:2"
+    b("tag", f"{registry}/multi/src:1", dest)
+    out = b.out("push", dest)
+    # the registry had them all (same registry, mounted or uploaded)
+    assert out.count("Pushed") + out.count("already exists") >= LAYERS, out
+    raw = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{dest}"]).stdout)
+    assert raw == multi["manifest"]
+    again = berth_in(work, "again")
+    again("pull", dest)
+    again("doctor", "--verify")
+    assert again.inspect(dest)["Id"] == multi["manifest"]["config"]["digest"]
