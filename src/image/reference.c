@@ -291,6 +291,11 @@ int image_ref_parse(const char *s, struct image_ref *ret, struct error *err)
         r = ref_check_name(s, &domain, &path, err);
         if (r < 0)
                 return r;
+        /* the limit holds for the name as normalised too ("docker.io/
+         * library/" added), so that a parsed name always parses again */
+        if (strlen(domain) + 1 + strlen(path) > NAME_MAX_LEN)
+                return ref_error(err, s, "name longer than %d characters once normalised (%s/%s)", NAME_MAX_LEN,
+                                 domain, path);
         if (!tag && !at)
                 tag = xstrdup("latest");
         *ret = (struct image_ref) {

@@ -1458,9 +1458,15 @@ int registry_put_blob(struct registry *r, const char *repo, const char *digest, 
         what = xasprintf("%s/%s@%s", r->domain, repo, digest);
         u.what = what;
         k = registry_blob_exists(r, repo, digest, err);
-        if (k == 0 && from_repo && !streq(from_repo, repo))
+        if (k == 0 && from_repo && !streq(from_repo, repo)) {
                 k = upload_start(&u, from_repo, err);
-        else if (k == 0)
+                /* a mount is only a shortcut: the source repository may be
+                 * one our credentials cannot read */
+                if (k == -EACCES || k == -ENOENT) {
+                        error_clear(err);
+                        k = upload_start(&u, NULL, err);
+                }
+        } else if (k == 0)
                 k = upload_start(&u, NULL, err);
         if (k == 0) {
                 k = upload_body(&u, chunk, err);

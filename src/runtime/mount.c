@@ -959,7 +959,6 @@ static int cgroup_v1_one(const struct mount_ctx *ctx, int tmpfs, const struct mo
         bool v2 = strcmp(mi->fstype, "cgroup2") == 0;
         _cleanup_free_ char *own = own_cgroup(cgroups, v2, mi->superopts), *src = NULL, *data = NULL;
         _cleanup_close_ int tree = -EBADF, sub = -EBADF;
-        uint64_t set = mo->attr_set, clr = mo->attr_clr;
         const char *rel;
         int r;
 
@@ -982,8 +981,6 @@ static int cgroup_v1_one(const struct mount_ctx *ctx, int tmpfs, const struct mo
                 tree = fs_new_tree(mi->fstype, "cgroup", 0, data, mo->attr_set, err);
                 if (tree < 0)
                         return tree;
-                set &= ~FSMOUNT_ATTRS;
-                clr &= ~FSMOUNT_ATTRS;
         } else {
                 rel = own;
                 if (strcmp(mi->root, "/") != 0)
@@ -993,9 +990,9 @@ static int cgroup_v1_one(const struct mount_ctx *ctx, int tmpfs, const struct mo
                 if (tree < 0)
                         return error_set(err, errno, "clone `%s`", src);
         }
-        r = setattr(tree, false, set, clr, 0, -1);
-        if (r >= 0)
-                r = mount_move(tree, sub);
+        /* the attributes go to all of them at once (mount_cgroup_v1):
+         * nothing runs in the container yet */
+        r = mount_move(tree, sub);
         if (r < 0)
                 return error_set(err, r, "mount cgroup `%s`", name);
         /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct" */
@@ -1059,7 +1056,8 @@ static int mount_cgroup_v1(const struct mount_ctx *ctx, const struct spec_mount 
                 if (r < 0)
                         return r;
         }
-        r = setattr(tree, false, mo->attr_set & MOUNT_ATTR_RDONLY, 0, 0, -1);
+        /* every hierarchy's mount, and the tmpfs made read-only last */
+        r = setattr(tree, true, mo->attr_set, mo->attr_clr, 0, -1);
         if (r >= 0)
                 r = setattr(tree, mo->propagation & MS_REC, 0, 0, mo->propagation & ~MS_REC, -1);
         if (r < 0)

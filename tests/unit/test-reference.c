@@ -201,6 +201,15 @@ static void lengths(void)
         want = xasprintf("invalid reference `%s`: tag too long", tag129);
         ok(image_ref_parse(tag129, &r, &err4) == -EINVAL && strcmp(err4.msg, want) == 0,
            "a 129-character tag is refused: tag too long");
+        {
+                /* short, but too long once docker.io/library/ is added
+                 * (found by fuzz-reference: it did not parse again) */
+                _cleanup_free_ char *a250 = repeat('a', 250);
+                _cleanup_error_ struct error err5 = ERROR_INIT;
+
+                ok(image_ref_parse(a250, &r, &err5) == -EINVAL && err5.msg && strstr(err5.msg, "once normalised"),
+                   "a short name too long once normalised is refused");
+        }
 }
 
 static void empty(void)
