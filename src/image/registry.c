@@ -392,6 +392,17 @@ static int status_error(const struct req *q, struct error *err)
         int code = status_errno(q->status);
         _cleanup_free_ char *msg = errors_message(&q->errbody, &code);
 
+        /* a token that lacks what the request needs: say so, with the scope
+         * the registry asked for ("authentication required" after a good
+         * login reads like a wrong password) */
+        if (q->status == 401 && q->www_auth && strcasestr(q->www_auth, "error=\"insufficient_scope\"")) {
+                _cleanup_(registry_challenge_clear) struct registry_challenge c = {};
+
+                if (registry_challenge_parse(q->www_auth, &c) >= 0 && c.scope)
+                        return error_setx(err, EACCES, "%s: access denied: the credentials do not grant %s", q->what,
+                                          c.scope);
+        }
+
         if (msg)
                 return error_setx(err, code, "%s: %s", q->what, msg);
         return error_setx(err, code, "%s: %s (HTTP %ld)", q->what, status_reason(q->status), q->status);

@@ -392,6 +392,8 @@ def test_push_without_push_access_is_refused(images, token_registry, tenv):
     p = b("push", ref, ok=False)
     assert one_error_line(p) and refused(p.stderr), p.stderr
     assert b"readonly/busybox" in p.stderr, p.stderr
+    # not "authentication required" after a good login: the scope it lacks
+    assert b"access denied" in p.stderr and b"push" in p.stderr, p.stderr
     seen = server.since(mark)
     # berth asked for push; the token server granted pull only
     assert ("repository", "readonly/busybox", {"pull", "push"}) in scopes_of(seen), seen
