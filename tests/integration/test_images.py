@@ -730,3 +730,19 @@ def test_many_commands_open_a_new_store_at_once(berth):
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
     assert berth.images_json() == []
+
+
+def test_version_and_info(berth, images):
+    out = berth.out("version")
+    assert out.startswith("Version:") and "linux/" in out
+    v = json.loads(berth.out("version", "--format", "json"))
+    assert v["Os"] == "linux" and v["Version"]
+    info = json.loads(berth.out("info", "--format", "json"))
+    assert info["Images"] == 0 and info["DataRoot"] == str(berth.root)
+    berth("load", "-i", images["oci"])
+    info = json.loads(berth.out("info", "--format", "json"))
+    assert info["Images"] == 1 and info["NCPU"] == os.cpu_count()
+    assert info["CgroupVersion"][0] in "12" and info["StorageDriver"] == "overlay"
+    assert "Images           1" in berth.out("info")
+    p = berth("info", "--bogus", ok=False)
+    assert p.returncode == 1 and p.stderr.startswith(b"berth: info:")

@@ -34,6 +34,8 @@ int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 int cmd_unmount(int argc, char **argv);
 
 /* Print "berth: MESSAGE" once and return 1. */

@@ -100,6 +100,7 @@ static const struct {
         { "images", cmd_images }, { "rmi", cmd_rmi },       { "tag", cmd_tag },       { "history", cmd_history },
         { "save", cmd_save },     { "load", cmd_load },     { "import", cmd_import }, { "pull", cmd_pull },
         { "push", cmd_push },     { "login", cmd_login },   { "logout", cmd_logout }, { "doctor", cmd_doctor },
+        { "version", cmd_version }, { "info", cmd_info },
 };
 
 /* `berth image VERB`: Docker's management-command spellings. */
@@ -130,7 +131,8 @@ static void usage(void)
                "  image prune [-a]      remove unused images\n"
                "  image mount IMAGE [DIR]  its file system, read-only (image unmount to undo)\n"
                "  login / logout SERVER registry credentials\n"
-               "  doctor --verify       check every blob of the store against its digest\n\n"
+               "  doctor --verify       check every blob of the store against its digest\n"
+               "  version, info         berth's version; the store, kernel, cgroups and registries\n\n"
                "Global options:\n"
                "  --root DIR            data root (default /var/lib/berth, or $BERTH_ROOT)\n"
                "  -v, --version         print the version\n");
