@@ -60,7 +60,8 @@ sweep() {
             "$bin" --root "$WORK/root-$rt" delete --force "$id" >/dev/null 2>&1 || true
         done
     done
-    # cgroups named after our ids (every id starts with $PFX), deepest first
+    # cgroups named after our ids (every id starts with $PFX; berth's
+    # default is berth-<id>), deepest first
     local d pid pass
     for pass in 1 2; do
         while read -r d; do
@@ -68,13 +69,10 @@ sweep() {
                 kill -9 "$pid" 2>/dev/null || true
             done
             rmdir "$d" 2>/dev/null || true
-        done < <(find /sys/fs/cgroup -mindepth 2 -maxdepth 8 -depth -type d -name "$PFX*" 2>/dev/null)
+        done < <(find /sys/fs/cgroup -mindepth 2 -maxdepth 8 -depth -type d \( -name "$PFX*" -o -name "berth-$PFX*" \) \
+            2>/dev/null)
         [ "$pass" = 2 ] || sleep 0.5
     done
-    # berth's default parent ("berth/<id>"), if it did not exist before us
-    while read -r d; do
-        grep -qxF "$d" "$WORK/berth-parents.before" 2>/dev/null || rmdir "$d" 2>/dev/null || true
-    done < <(find /sys/fs/cgroup -mindepth 2 -maxdepth 6 -depth -type d -name berth 2>/dev/null)
 }
 
 # ---------------------------------------------------------------- inner part
@@ -279,7 +277,6 @@ setup() {
     export OUT WORK PFX
     trap outer_cleanup EXIT
     trap 'exit 130' INT TERM
-    find /sys/fs/cgroup -mindepth 2 -maxdepth 6 -type d -name berth >"$WORK/berth-parents.before" 2>/dev/null || true
 
     log "compiling bench/measure.c"
     cc -O2 -Wall -Wextra -o "$WORK/measure" "$BENCH_DIR/measure.c"

@@ -193,7 +193,9 @@ int cgroup_resolve_path(const char *cgroups_path, const char *id, bool systemd, 
         if (!cgroups_path || !*cgroups_path) {
                 if (!id)
                         return error_setx(err, EINVAL, "%s: empty and no container id", FIELD);
-                cgroups_path = def = xasprintf("berth/%s", id);
+                /* no parent of ours: delete leaves nothing behind, and
+                 * there is no shared directory to make or remove */
+                cgroups_path = def = xasprintf("berth-%s", id);
         }
         if (*cgroups_path == '/')
                 return cgroup_path_normalize(NULL, cgroups_path, ret, err);

@@ -600,8 +600,8 @@ static int cpuset_inherit_levels(const struct cgroup_hierarchy *h, const char *p
                 dir = xasprintf("%s/%.*s", h->mount, (int) i, path);
                 if (cgroup_v1_cpuset_inherit(dir, err) < 0)
                         return error_ret(err);
-                /* a parent we made (the default "berth" one stays) hands
-                 * its cpus and mems to the next children itself */
+                /* a parent we made hands its cpus and mems to the next
+                 * children itself */
                 if (i < len)
                         (void) cgroup_write(dir, "cgroup.clone_children", "1", NULL, NULL);
         }

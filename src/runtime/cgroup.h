@@ -28,7 +28,7 @@ const char *cgroup_layout_to_string(enum cgroup_layout l);
 void cgroup_host_views(const char **ret_mountinfo, const char **ret_proc_cgroup);
 
 /* Resolve the config's cgroupsPath (or a default for ID when NULL/empty) to
- * a path relative to the hierarchy roots ("berth/ID", "/a/b" → "a/b",
+ * a path relative to the hierarchy roots ("berth-ID", "/a/b" → "a/b",
  * "slice:prefix:name" → ".../slice/prefix-name.scope"), refusing ".." and
  * anything that escapes.  Relative paths are placed under the calling
  * process' own cgroup. */

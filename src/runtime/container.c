@@ -662,8 +662,6 @@ static void run_recorded_hooks(int dirfd, const struct state *st, enum spec_hook
 static void cleanup_stopped(const struct runtime_ctx *ctx, int rootfd, int dirfd, struct state *st)
 {
         run_recorded_hooks(dirfd, st, SPEC_HOOK_POSTSTOP, STATUS_STOPPED);
-        /* the default "berth" parent stays, like Docker's "docker": making
-         * it anew for every container costs ~13% of a start */
         if (st->cgroup_path)
                 (void) cgroup_destroy(st->cgroup_path, NULL);
         state_dir_remove(rootfd, st->id);

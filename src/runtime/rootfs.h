@@ -29,7 +29,7 @@ struct rootfs_opts {
          * container's mount namespace is a copy of its namespace and it has
          * a cgroup namespace (cgroup_host_views); NULL: read them. */
         const char *host_mountinfo, *host_proc_cgroup;
-        /* The container's cgroup below each hierarchy's root ("berth/ID"),
+        /* The container's cgroup below each hierarchy's root ("berth-ID"),
          * NULL: unknown. */
         const char *cgroup_path;
 };

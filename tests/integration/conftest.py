@@ -325,14 +325,14 @@ def umount_all_under(prefix):
 
 def cgroups_named(ids):
     """cgroup directories named after one of ids (our unique container ids):
-    ID itself, or a systemd-style PREFIX-ID.scope."""
+    ID itself, berth's default berth-ID, or a systemd-style PREFIX-ID.scope."""
     ids = [i for i in ids if len(i) >= 8]  # never match short or odd names
     found = []
     if not ids:
         return found
     for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup"):
         for d in dirnames:
-            if any(d == i or d == f"{i}.scope" or d.endswith(f"-{i}.scope") for i in ids):
+            if any(d in (i, f"berth-{i}", f"{i}.scope") or d.endswith(f"-{i}.scope") for i in ids):
                 found.append(os.path.join(dirpath, d))
     return sorted(found, key=lambda p: p.count("/"), reverse=True)
 
@@ -750,13 +750,6 @@ def session_dir():
     d = Path(tempfile.mkdtemp(prefix="berth-it-", dir="/tmp"))
     d.chmod(0o755)
     yield d
-    # berth keeps its default cgroup parent ("berth", like Docker's
-    # "docker") between containers; the suite leaves none behind
-    for parent in Path("/sys/fs/cgroup").glob("*/berth"):
-        try:
-            parent.rmdir()  # only when empty: never recursive
-        except OSError:
-            pass
     left = mountpoints_under(d)
     if left:
         # Never rm -rf across a mount: leave it for a human to look at.

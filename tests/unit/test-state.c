@@ -83,7 +83,7 @@ static void state_records(void)
         struct spec_kv kv = { .key = (char *) "org.example/big", .value = big };
         struct state st = { .id = (char *) "c1", .pid = 42, .pid_start = 7, .bundle = (char *) "/b",
                             .rootfs = (char *) "/b/rootfs", .created = (char *) "2026-11-23T08:00:00Z",
-                            .owner = (char *) "root", .cgroup_path = (char *) "berth/c1" };
+                            .owner = (char *) "root", .cgroup_path = (char *) "berth-c1" };
         struct state *got = NULL;
         struct error err = ERROR_INIT;
         bool xattrs;
@@ -98,7 +98,7 @@ static void state_records(void)
         (void) fremovexattr(fd, "user.berth.probe");
         ok(state_read(fd, &got, &err) == -ENOENT, "no state recorded yet reads as ENOENT");
         ok(state_write(fd, &st, STATUS_CREATED, &err) == 0 && state_read(fd, &got, &err) == 0 && got->pid == 42 &&
-                   got->recorded == STATUS_CREATED && strcmp(got->cgroup_path, "berth/c1") == 0,
+                   got->recorded == STATUS_CREATED && strcmp(got->cgroup_path, "berth-c1") == 0,
            "a small state reads back");
         ok(xattrs == (faccessat(fd, "state.json", F_OK, 0) < 0), "a small state is a file only without attributes");
         state_free(got);
