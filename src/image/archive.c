@@ -166,19 +166,13 @@ static void names_add(char ***names, size_t *n, const char *name)
         (*names)[*n] = NULL;
 }
 
-/* A name from an archive: a full reference, or NULL when it is not one. */
+/* A name from an archive: a full reference, or NULL when it is not one
+ * (a bare "latest": an OCI ref.name may be only a tag; or a digest). */
 static char *full_name(const char *name)
 {
-        struct image_ref ref = {};
-        struct error ignored = ERROR_INIT;
-        char *full = NULL;
-
-        /* a bare "latest" (an OCI ref.name may be only a tag) is no name */
-        if (name && strpbrk(name, ":/") && image_ref_parse(name, &ref, &ignored) >= 0 && !ref.digest)
-                full = image_ref_full(&ref);
-        image_ref_clear(&ref);
-        error_clear(&ignored);
-        return full;
+        if (!name || !strpbrk(name, ":/") || strchr(name, '@'))
+                return NULL;
+        return image_ref_normalize(name);
 }
 
 /* ---- OCI layout ---- */
@@ -488,24 +482,7 @@ static int save_one(struct saver *sv, const struct store_image *img, const char 
 /* The image WHAT names and the full name to save it as (NULL: by id). */
 static int save_resolve(struct store *s, const char *what, struct store_image *img, char **ret_as, struct error *err)
 {
-        struct image_ref ref = {};
-        struct error ignored = ERROR_INIT;
-        int r;
-
-        _cleanup_free_ char *full = NULL;
-
-        *ret_as = NULL;
-        if (image_ref_parse(what, &ref, &ignored) >= 0)
-                full = image_ref_full(&ref);
-        image_ref_clear(&ref);
-        error_clear(&ignored);
-        /* a name is saved under that name; an id without one */
-        if (full && store_image_find(s, full, img, NULL) >= 0) {
-                *ret_as = TAKE_PTR(full);
-                return 0;
-        }
-        r = store_image_find(s, what, img, err);
-        return r < 0 ? r : 0;
+        return image_lookup(s, what, img, ret_as, err);
 }
 
 static int write_index_files(struct saver *sv, json_object *index, json_object *docker, struct error *err)

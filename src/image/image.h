@@ -24,6 +24,12 @@ struct image_progress {
         void *userdata;
 };
 
+/* Find image WHAT as Docker does: a name first (normalised: "busybox" is
+ * docker.io/library/busybox:latest), then an id or unambiguous id prefix.
+ * *RET_NAME (may be NULL) gets the full name when it was found by name,
+ * NULL otherwise. */
+int image_lookup(struct store *s, const char *what, struct store_image *ret, char **ret_name, struct error *err);
+
 /* Make the image whose manifest blob MANIFEST (already stored, with its
  * config and layer blobs) describes: check it against its config (one
  * diff id per layer), unpack the layers that are not yet, record it with

@@ -144,19 +144,8 @@ int image_push(struct store *s, const char *what, const char *dest, const struct
         full = image_ref_full(&ref);
         /* the local image: by that name, else WHAT as a name or id */
         r = store_image_find(s, full, &img, NULL);
-        if (r < 0) {
-                struct image_ref wref = {};
-                struct error ignored = ERROR_INIT;
-                _cleanup_free_ char *wfull = NULL;
-
-                if (image_ref_parse(what, &wref, &ignored) >= 0)
-                        wfull = image_ref_full(&wref);
-                image_ref_clear(&wref);
-                error_clear(&ignored);
-                r = wfull ? store_image_find(s, wfull, &img, NULL) : -ENOENT;
-                if (r < 0)
-                        r = store_image_find(s, what, &img, err);
-        }
+        if (r < 0)
+                r = image_lookup(s, what, &img, NULL, err);
         if (r >= 0)
                 r = push_image(s, &img, &ref, o, err);
         if (r >= 0) {

@@ -382,3 +382,14 @@ char *image_ref_familiar(const struct image_ref *r)
                 name = r->path;
         return ref_with_suffix(name, r);
 }
+
+char *image_ref_normalize(const char *s)
+{
+        struct image_ref ref = {};
+        char *full = NULL;
+
+        if (image_ref_parse(s, &ref, NULL) >= 0)
+                full = image_ref_full(&ref);
+        image_ref_clear(&ref);
+        return full;
+}

@@ -40,6 +40,9 @@ void image_ref_clear(struct image_ref *r);
 /* "docker.io/library/busybox:latest", "…@sha256:…" (tag and digest both
  * when both are set).  malloc'd. */
 char *image_ref_full(const struct image_ref *r);
+/* S as a full reference ("busybox" → "docker.io/library/busybox:latest"),
+ * or NULL when S is not a reference.  malloc'd. */
+char *image_ref_normalize(const char *s);
 /* DOMAIN/PATH without tag or digest ("docker.io/library/busybox"). */
 char *image_ref_repo(const struct image_ref *r);
 /* What Docker prints: "busybox:latest" for docker.io/library, the full

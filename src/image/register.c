@@ -5,6 +5,7 @@
 
 #include "image/image.h"
 #include "image/manifest.h"
+#include "image/reference.h"
 
 #define SMALL_BLOB_MAX (16u << 20)
 
@@ -100,5 +101,21 @@ int image_register(struct store *s, const char *manifest, const char *name, cons
         store_image_clear(&img);
         image_config_clear(&cfg);
         manifest_clear(&m);
+        return r;
+}
+
+int image_lookup(struct store *s, const char *what, struct store_image *ret, char **ret_name, struct error *err)
+{
+        _cleanup_free_ char *full = image_ref_normalize(what);
+        int r;
+
+        if (full && store_image_find(s, full, ret, NULL) >= 0) {
+                if (ret_name)
+                        *ret_name = TAKE_PTR(full);
+                return 0;
+        }
+        r = store_image_find(s, what, ret, err);
+        if (r >= 0 && ret_name)
+                *ret_name = NULL;
         return r;
 }

@@ -54,6 +54,9 @@ static int make_layout(struct store *s, struct error *err)
         int r;
 
         r = mkdir_at(AT_FDCWD, s->root, 0700);
+        if (r == -EACCES || r == -EPERM || r == -EROFS)
+                return error_set(err, -r, "create data root `%s` (run as root, or choose another with --root or "
+                                 "$BERTH_ROOT)", s->root);
         if (r < 0)
                 return error_set(err, -r, "create data root `%s`", s->root);
         s->rootfd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -41,9 +41,6 @@ int cmd_unmount(int argc, char **argv);
 /* Print "berth: MESSAGE" once and return 1. */
 int cli_fail(struct error *err);
 _printf_(1, 2) int cli_usage(const char *fmt, ...);
-/* Find image WHAT as Docker does: a name first, then an id (prefix). */
-struct store_image;
-int cli_lookup(struct store *s, const char *what, struct store_image *ret, struct error *err);
 /* Open the store at arg.root, or print why not. */
 int cli_store(struct store **ret);
 

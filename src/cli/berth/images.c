@@ -10,30 +10,6 @@
 #include "image/manifest.h"
 #include "image/reference.h"
 
-/* WHAT as a full reference ("docker.io/library/busybox:latest"), or NULL
- * when it is not a reference. */
-static char *full_ref(const char *what)
-{
-        struct image_ref ref = {};
-        struct error ignored = ERROR_INIT;
-        char *full = NULL;
-
-        if (image_ref_parse(what, &ref, &ignored) >= 0)
-                full = image_ref_full(&ref);
-        image_ref_clear(&ref);
-        error_clear(&ignored);
-        return full;
-}
-
-int cli_lookup(struct store *s, const char *what, struct store_image *ret, struct error *err)
-{
-        _cleanup_free_ char *full = full_ref(what);
-
-        if (full && store_image_find(s, full, ret, NULL) >= 0)
-                return 0;
-        return store_image_find(s, what, ret, err);
-}
-
 static char *familiar(const char *full)
 {
         struct image_ref ref = {};
@@ -162,16 +138,15 @@ int cmd_images(int argc, char **argv)
  * remove the image. */
 static int rmi_one(struct store *s, const char *what, bool force, struct error *err)
 {
-        _cleanup_free_ char *full = full_ref(what);
+        _cleanup_free_ char *full = NULL;
         struct store_image img = {};
-        bool by_name = false;
+        bool by_name;
         int r;
 
-        r = cli_lookup(s, what, &img, err);
+        r = image_lookup(s, what, &img, &full, err);
         if (r < 0)
                 return r;
-        for (char **n = img.names; full && *n; n++)
-                by_name |= strcmp(*n, full) == 0;
+        by_name = full != NULL;
         if (by_name && img.names[1]) {
                 r = store_untag(s, full, NULL, err);
                 if (r >= 0) {
@@ -233,12 +208,12 @@ int cmd_tag(int argc, char **argv)
 
         if (argc != 3)
                 return cli_usage("tag: expected SOURCE and TARGET, got %d arguments", argc - 1);
-        target = full_ref(argv[2]);
+        target = image_ref_normalize(argv[2]);
         if (!target || strchr(argv[2], '@'))
                 return cli_usage("tag: `%s` is not a valid name (REPOSITORY[:TAG])", argv[2]);
         if (cli_store(&s))
                 return 1;
-        r = cli_lookup(s, argv[1], &img, &err);
+        r = image_lookup(s, argv[1], &img, NULL, &err);
         if (r >= 0)
                 r = store_tag(s, img.id, target, &err);
         store_image_clear(&img);
@@ -314,7 +289,7 @@ int cmd_inspect(int argc, char **argv)
                 struct store_image img = {};
                 json_object *o = NULL;
 
-                if (cli_lookup(s, argv[i], &img, &err) >= 0)
+                if (image_lookup(s, argv[i], &img, NULL, &err) >= 0)
                         o = inspect_one(s, &img, &err);
                 if (o)
                         json_object_array_add(all, o);
@@ -343,7 +318,7 @@ int cmd_history(int argc, char **argv)
                 return cli_usage("history: expected one image");
         if (cli_store(&s))
                 return 1;
-        r = cli_lookup(s, argv[1], &img, &err);
+        r = image_lookup(s, argv[1], &img, NULL, &err);
         if (r >= 0)
                 r = store_blob_read(s, img.id, 16u << 20, &raw, &len, &err);
         if (r >= 0)

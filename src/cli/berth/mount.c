@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "image/reference.h"
+#include "image/image.h"
 #include "image/snapshot.h"
 
 /* `berth image mount IMAGE [DIR]` and `berth image unmount IMAGE|DIR`:
@@ -84,7 +84,7 @@ static int mount_image(struct store *s, const char *what, const char *dir, struc
         bool created = false;
         int r;
 
-        r = cli_lookup(s, what, &img, err);
+        r = image_lookup(s, what, &img, NULL, err);
         if (r < 0)
                 return r;
         target = dir ? xstrdup(dir) : default_target(s, img.id);
@@ -141,7 +141,7 @@ static int unmount_target(struct store *s, const char *what, char **ret, struct 
 
         if (!strchr(what, '/') && strcmp(what, ".") != 0 && strcmp(what, "..") != 0) {
                 struct error e = ERROR_INIT;
-                r = cli_lookup(s, what, &img, &e);
+                r = image_lookup(s, what, &img, NULL, &e);
                 if (r >= 0) {
                         *ret = default_target(s, img.id);
                         store_image_clear(&img);
