@@ -2,17 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # From a fresh Debian 12 machine (as root) to a running container:
-# install the build dependencies, build berth, assemble a bundle around
-# Debian's static busybox, and run a container that shows its hostname,
-# its PID 1 and its mounts.  Everything it creates is removed at exit.
-#
-# Then the same root file system becomes an image in a private berth store
-# (`berth import`), listed and inspected.
+# install the build dependencies, build berth, import Debian's static
+# busybox as the image busybox:latest (once; no internet needed) and
+# `berth run --rm` it: the container shows its hostname, its PID 1, its
+# limits, its network and its mounts, and removes itself.
 #
 # Environment:
-#   BERTH_RUNTIME     use this runtime instead of building berth
-#                     (e.g. BERTH_RUNTIME=/usr/sbin/runc; the image part
-#                     is skipped then)
+#   BERTH_ROOT        data root (default /var/lib/berth)
+#   BERTH_RUNTIME     the OCI runtime berth drives (default: the berth-runtime
+#                     built beside berth; e.g. /usr/sbin/runc)
 #   BERTH_BUILD_DIR   build directory (default: build)
 set -euo pipefail
 
@@ -34,67 +32,49 @@ if ! status=$(dpkg-query -W -f '${db:Status-Abbrev}\n' $PACKAGES 2>/dev/null) ||
     apt-get install -y -q $PACKAGES
 fi
 
-if [ -z "${BERTH_RUNTIME:-}" ]; then
-    BUILD=${BERTH_BUILD_DIR:-build}
-    echo "== building berth in $BUILD"
-    [ -d "$BUILD/meson-info" ] || meson setup "$BUILD"
-    ninja -C "$BUILD"
-    BERTH_RUNTIME=$PWD/$BUILD/src/cli/berth-runtime
-    BERTH_CLI=$PWD/$BUILD/src/cli/berth
+BUILD=${BERTH_BUILD_DIR:-build}
+echo "== building berth in $BUILD"
+[ -d "$BUILD/meson-info" ] || meson setup "$BUILD"
+ninja -C "$BUILD"
+
+BERTH_CLI=${BERTH_CLI:-$PWD/${BERTH_BUILD_DIR:-build}/src/cli/berth}
+if [ ! -x "$BERTH_CLI" ]; then
+    echo "demo.sh: $BERTH_CLI is not built" >&2
+    exit 1
 fi
 
-work=$(mktemp -d /tmp/berth-demo.XXXXXX)
-id=berth-demo-$$
-cleanup() {
-    "$BERTH_RUNTIME" --root "$work/state" delete --force "$id" >/dev/null 2>&1 || true
-    # never rm -rf across a mount, nor a path that is not ours
-    case "$work" in
-    /tmp/berth-demo.?*)
-        if ! grep -q " $work/" /proc/self/mountinfo; then
-            rm -rf -- "$work"
-        fi
-        ;;
-    esac
-}
-trap cleanup EXIT
+# The built-in image: Debian's static busybox as busybox:latest in the
+# data root (default /var/lib/berth, or $BERTH_ROOT), imported once.
+if ! "$BERTH_CLI" image inspect busybox:latest >/dev/null 2>&1; then
+    work=$(mktemp -d /tmp/berth-demo.XXXXXX)
+    trap 'case "$work" in /tmp/berth-demo.?*) rm -rf -- "$work";; esac' EXIT
+    rootfs=$work/rootfs
+    mkdir -p "$rootfs"/{bin,dev,etc,proc,sys,tmp,root}
+    chmod 1777 "$rootfs/tmp"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for applet in $("$rootfs/bin/busybox" --list); do
+        [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
+    done
+    echo "root:x:0:0:root:/root:/bin/sh" > "$rootfs/etc/passwd"
+    echo "nobody:x:65534:65534:nobody:/nonexistent:/bin/false" >> "$rootfs/etc/passwd"
+    echo "root:x:0:" > "$rootfs/etc/group"
+    echo "nogroup:x:65534:" >> "$rootfs/etc/group"
+    echo "== importing Debian's busybox-static as busybox:latest"
+    "$BERTH_CLI" import -c 'CMD ["/bin/sh"]' "$rootfs" busybox:latest
+fi
 
-echo "== assembling a busybox bundle in $work/bundle"
-rootfs=$work/bundle/rootfs
-mkdir -p "$rootfs"/{bin,dev,etc,proc,sys,tmp,root}
-cp /bin/busybox "$rootfs/bin/busybox"
-for applet in $("$rootfs/bin/busybox" --list); do
-    [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
-done
-echo "root:x:0:0:root:/root:/bin/sh" > "$rootfs/etc/passwd"
-echo "root:x:0:" > "$rootfs/etc/group"
-cat > "$rootfs/demo.sh" <<'EOF'
+echo "== berth run --rm --hostname berth-demo --memory 64m --pids-limit 100 --cpus 0.5 busybox"
+"$BERTH_CLI" run --rm --hostname berth-demo --memory 64m --pids-limit 100 --cpus 0.5 busybox sh -c '
 echo "hostname: $(hostname)"
-echo "PID 1:    $(tr '\0' ' ' < /proc/1/cmdline)"
-echo "processes:"
-ps -o pid,user,args
-echo "mounts:"
-sed 's/^/  /' /proc/self/mounts
-EOF
-
-(cd "$work/bundle" && "$BERTH_RUNTIME" spec)
-/usr/bin/python3 - "$work/bundle/config.json" <<'EOF'
-import json, sys
-path = sys.argv[1]
-with open(path) as f:
-    config = json.load(f)
-config["process"]["terminal"] = False
-config["process"]["args"] = ["/bin/sh", "/demo.sh"]
-config["hostname"] = "berth-demo"
-with open(path, "w") as f:
-    json.dump(config, f, indent=2)
-EOF
-
-echo "== $BERTH_RUNTIME run $id"
-"$BERTH_RUNTIME" --root "$work/state" run --bundle "$work/bundle" "$id"
-
-if [ -n "${BERTH_CLI:-}" ]; then
-    echo "== $BERTH_CLI import: the same root file system as an image"
-    "$BERTH_CLI" --root "$work/store" import -c 'CMD ["/bin/sh"]' "$rootfs" localhost/demo:latest
-    "$BERTH_CLI" --root "$work/store" images
-    "$BERTH_CLI" --root "$work/store" image inspect localhost/demo | grep -E '"(Id|Cmd|Architecture)"' -A1 | head -8
+echo "PID 1:    $(tr "\0" " " < /proc/1/cmdline)"
+echo "user:     $(id)"
+echo "processes:"; ps -o pid,user,args
+if [ -e /sys/fs/cgroup/memory.max ]; then
+    echo "limits:   memory.max=$(cat /sys/fs/cgroup/memory.max) pids.max=$(cat /sys/fs/cgroup/pids.max) cpu.max=$(cat /sys/fs/cgroup/cpu.max)"
+else
+    echo "limits:   memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) pids=$(cat /sys/fs/cgroup/pids/pids.max) cpu quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)/$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"
 fi
+echo "network:  $(ip -o link | cut -d: -f2 | tr -d " " | tr "\n" " ")"
+echo "mounts:"; sed "s/^/  /" /proc/self/mounts'
+echo "== berth ps -a (the container removed itself)"
+"$BERTH_CLI" ps -a

@@ -29,6 +29,24 @@ char *xstrndup(const char *s, size_t n)
         return r;
 }
 
+size_t strv_length(char *const *v)
+{
+        size_t n = 0;
+
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+void strv_push(char ***v, char *s)
+{
+        size_t n = strv_length(*v);
+
+        *v = xrealloc(*v, (n + 2) * sizeof(char *));
+        (*v)[n] = s;
+        (*v)[n + 1] = NULL;
+}
+
 char *xvasprintf(const char *fmt, va_list ap)
 {
         char *r;

@@ -112,3 +112,7 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 _printf_(1, 2) char *xasprintf(const char *fmt, ...);
 _printf_(1, 0) char *xvasprintf(const char *fmt, va_list ap);
+/* NULL-terminated string vectors: the number of entries; append S
+ * (taken) to *V (NULL: a new vector). */
+size_t strv_length(char *const *v);
+void strv_push(char ***v, char *s);

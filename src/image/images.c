@@ -7,92 +7,6 @@
 
 #include "image/store-internal.h"
 
-/* ---- small SQLite helpers ------------------------------------------ */
-
-/* Prepare SQL and bind the NULL-terminated text ARGS to ?1, ?2, … */
-static int prep(struct store *s, const char *sql, const char *const *args, sqlite3_stmt **ret, struct error *err)
-{
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-
-        if (rc != SQLITE_OK)
-                return store_sql_error(s, rc, "prepare a query", err);
-        for (int i = 0; args && args[i]; i++)
-                sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
-        *ret = st;
-        return 0;
-}
-
-/* Run SQL (no rows wanted) with text ARGS. */
-static int run(struct store *s, const char *sql, const char *const *args, struct error *err)
-{
-        sqlite3_stmt *st = NULL;
-        int rc, r = prep(s, sql, args, &st, err);
-
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                return store_sql_error(s, rc, "update the database", err);
-        return 0;
-}
-
-static int begin(struct store *s, struct error *err)
-{
-        int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-
-        return rc == SQLITE_OK ? 0 : store_sql_error(s, rc, "begin a transaction", err);
-}
-
-static int commit(struct store *s, int r, struct error *err)
-{
-        int rc;
-
-        if (r < 0) {
-                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-                return r;
-        }
-        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-                return store_sql_error(s, rc, "commit", err);
-        }
-        return 0;
-}
-
-static char *col_str(sqlite3_stmt *st, int i)
-{
-        const unsigned char *t = sqlite3_column_text(st, i);
-        return t ? xstrdup((const char *) t) : NULL;
-}
-
-/* The text column 0 of every row of SQL with ARGS, NULL-terminated. */
-static int strv_query(struct store *s, const char *sql, const char *const *args, char ***ret, struct error *err)
-{
-        sqlite3_stmt *st = NULL;
-        char **v = xzalloc(sizeof(char *));
-        size_t n = 0;
-        int rc, r = prep(s, sql, args, &st, err);
-
-        if (r < 0) {
-                free(v);
-                return r;
-        }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                v = xrealloc(v, (n + 2) * sizeof(char *));
-                v[n++] = col_str(st, 0);
-                v[n] = NULL;
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                strv_free(v);
-                return store_sql_error(s, rc, "query the database", err);
-        }
-        *ret = v;
-        return 0;
-}
-
 /* ---- images ---------------------------------------------------------- */
 
 void store_image_clear(struct store_image *img)
@@ -127,7 +41,7 @@ static int add_layers(struct store *s, const struct store_image *img, struct err
                 sqlite3_stmt *st = NULL;
                 int rc, r;
 
-                r = prep(s, "INSERT INTO image_layers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, &st, err);
+                r = store_sql_prep(s, "INSERT INTO image_layers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", NULL, &st, err);
                 if (r < 0)
                         return r;
                 sqlite3_bind_text(st, 1, img->id, -1, SQLITE_STATIC);
@@ -153,7 +67,7 @@ static int add_image_row(struct store *s, const struct store_image *img, struct 
 
         for (size_t i = 0; i < img->n_layers; i++)
                 size += img->layers[i].size;
-        r = prep(s, "INSERT INTO images VALUES (?1, ?2, ?3, ?4, ?5, ?6)", NULL, &st, err);
+        r = store_sql_prep(s, "INSERT INTO images VALUES (?1, ?2, ?3, ?4, ?5, ?6)", NULL, &st, err);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, img->id, -1, SQLITE_STATIC);
@@ -173,7 +87,7 @@ static int add_image_row(struct store *s, const struct store_image *img, struct 
 static int image_known(struct store *s, const char *id, bool *ret, struct error *err)
 {
         _cleanup_strv_free_ char **v = NULL;
-        int r = strv_query(s, "SELECT id FROM images WHERE id = ?1", (const char *[]) { id, NULL }, &v, err);
+        int r = store_sql_strv(s, "SELECT id FROM images WHERE id = ?1", (const char *[]) { id, NULL }, &v, err);
 
         if (r >= 0)
                 *ret = v[0] != NULL;
@@ -188,7 +102,7 @@ int store_image_add(struct store *s, const struct store_image *img, const char *
 
         if (!digest_valid(img->id) || !digest_valid(img->manifest))
                 return error_setx(err, EINVAL, "image %s: not a digest", img->id);
-        r = begin(s, err);
+        r = store_sql_begin(s, err);
         if (r < 0)
                 return r;
         r = image_known(s, img->id, &known, err);
@@ -197,12 +111,12 @@ int store_image_add(struct store *s, const struct store_image *img, const char *
         else if (r >= 0) /* the same config pulled through another manifest: keep the first */
                 r = 0;
         if (r >= 0 && name)
-                r = run(s, "INSERT OR REPLACE INTO names VALUES (?1, ?2)", (const char *[]) { name, img->id, NULL },
+                r = store_sql_run(s, "INSERT OR REPLACE INTO names VALUES (?1, ?2)", (const char *[]) { name, img->id, NULL },
                         err);
         if (r >= 0 && repo_digest)
-                r = run(s, "INSERT OR REPLACE INTO repo_digests VALUES (?1, ?2)",
+                r = store_sql_run(s, "INSERT OR REPLACE INTO repo_digests VALUES (?1, ?2)",
                         (const char *[]) { repo_digest, img->id, NULL }, err);
-        return commit(s, r, err);
+        return store_sql_commit(s, r, err);
 }
 
 static int load_layers(struct store *s, struct store_image *img, struct error *err)
@@ -210,7 +124,7 @@ static int load_layers(struct store *s, struct store_image *img, struct error *e
         sqlite3_stmt *st = NULL;
         int rc, r;
 
-        r = prep(s,
+        r = store_sql_prep(s,
                  "SELECT chain_id, diff_id, blob, media_type, size FROM image_layers WHERE image_id = ?1 ORDER BY idx",
                  (const char *[]) { img->id, NULL }, &st, err);
         if (r < 0)
@@ -220,10 +134,10 @@ static int load_layers(struct store *s, struct store_image *img, struct error *e
 
                 img->layers = xrealloc(img->layers, (img->n_layers + 1) * sizeof(*img->layers));
                 l = &img->layers[img->n_layers++];
-                l->chain_id = col_str(st, 0);
-                l->diff_id = col_str(st, 1);
-                l->blob = col_str(st, 2);
-                l->media_type = col_str(st, 3);
+                l->chain_id = store_sql_str(st, 0);
+                l->diff_id = store_sql_str(st, 1);
+                l->blob = store_sql_str(st, 2);
+                l->media_type = store_sql_str(st, 3);
                 l->size = sqlite3_column_int64(st, 4);
         }
         sqlite3_finalize(st);
@@ -237,14 +151,14 @@ static int load_image(struct store *s, struct store_image *img, struct error *er
         const char *args[] = { img->id, NULL };
         int rc, r;
 
-        r = prep(s, "SELECT manifest, manifest_type, created, size, added FROM images WHERE id = ?1", args, &st, err);
+        r = store_sql_prep(s, "SELECT manifest, manifest_type, created, size, added FROM images WHERE id = ?1", args, &st, err);
         if (r < 0)
                 return r;
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-                img->manifest = col_str(st, 0);
-                img->manifest_type = col_str(st, 1);
-                img->created = col_str(st, 2);
+                img->manifest = store_sql_str(st, 0);
+                img->manifest_type = store_sql_str(st, 1);
+                img->created = store_sql_str(st, 2);
                 img->size = sqlite3_column_int64(st, 3);
                 img->added = sqlite3_column_int64(st, 4);
         }
@@ -252,9 +166,9 @@ static int load_image(struct store *s, struct store_image *img, struct error *er
         if (rc != SQLITE_ROW)
                 return rc == SQLITE_DONE ? error_setx(err, ENOENT, "no such image: %s", img->id)
                                          : store_sql_error(s, rc, "read an image", err);
-        r = strv_query(s, "SELECT name FROM names WHERE image_id = ?1 ORDER BY name", args, &img->names, err);
+        r = store_sql_strv(s, "SELECT name FROM names WHERE image_id = ?1 ORDER BY name", args, &img->names, err);
         if (r >= 0)
-                r = strv_query(s, "SELECT ref FROM repo_digests WHERE image_id = ?1 ORDER BY ref", args, &img->digests,
+                r = store_sql_strv(s, "SELECT ref FROM repo_digests WHERE image_id = ?1 ORDER BY ref", args, &img->digests,
                                err);
         if (r >= 0)
                 r = load_layers(s, img, err);
@@ -268,7 +182,7 @@ int store_image_list(struct store *s, struct store_image **ret, size_t *ret_n, s
         size_t n = 0;
         int r;
 
-        r = strv_query(s, "SELECT id FROM images ORDER BY added DESC, id", NULL, &ids, err);
+        r = store_sql_strv(s, "SELECT id FROM images ORDER BY added DESC, id", NULL, &ids, err);
         if (r < 0)
                 return r;
         while (ids[n])
@@ -307,14 +221,14 @@ static int resolve_id(struct store *s, const char *what, char **ret, struct erro
                                                                                    : what;
         int r;
 
-        r = strv_query(s,
+        r = store_sql_strv(s,
                        "SELECT image_id FROM names WHERE name = ?1 UNION SELECT image_id FROM repo_digests WHERE ref = ?1",
                        (const char *[]) { what, NULL }, &v, err);
         if (r >= 0 && !v[0] && is_hex_prefix(hex)) {
                 _cleanup_free_ char *like = xasprintf(DIGEST_PREFIX "%s%%", hex);
                 strv_free(v);
                 v = NULL;
-                r = strv_query(s, "SELECT id FROM images WHERE id LIKE ?1", (const char *[]) { like, NULL }, &v, err);
+                r = store_sql_strv(s, "SELECT id FROM images WHERE id LIKE ?1", (const char *[]) { like, NULL }, &v, err);
         }
         if (r < 0)
                 return r;
@@ -345,30 +259,30 @@ int store_image_find(struct store *s, const char *what, struct store_image *ret,
 int store_tag(struct store *s, const char *id, const char *name, struct error *err)
 {
         bool known = false;
-        int r = begin(s, err);
+        int r = store_sql_begin(s, err);
 
         if (r >= 0)
                 r = image_known(s, id, &known, err);
         if (r >= 0 && !known)
                 r = error_setx(err, ENOENT, "no such image: %s", id);
         if (r >= 0)
-                r = run(s, "INSERT OR REPLACE INTO names VALUES (?1, ?2)", (const char *[]) { name, id, NULL }, err);
-        return commit(s, r, err);
+                r = store_sql_run(s, "INSERT OR REPLACE INTO names VALUES (?1, ?2)", (const char *[]) { name, id, NULL }, err);
+        return store_sql_commit(s, r, err);
 }
 
 int store_untag(struct store *s, const char *name, char **ret_id, struct error *err)
 {
         _cleanup_strv_free_ char **v = NULL;
-        int r = begin(s, err);
+        int r = store_sql_begin(s, err);
 
         if (r >= 0)
-                r = strv_query(s, "SELECT image_id FROM names WHERE name = ?1", (const char *[]) { name, NULL }, &v,
+                r = store_sql_strv(s, "SELECT image_id FROM names WHERE name = ?1", (const char *[]) { name, NULL }, &v,
                                err);
         if (r >= 0 && !v[0])
                 r = error_setx(err, ENOENT, "no such image: %s", name);
         if (r >= 0)
-                r = run(s, "DELETE FROM names WHERE name = ?1", (const char *[]) { name, NULL }, err);
-        r = commit(s, r, err);
+                r = store_sql_run(s, "DELETE FROM names WHERE name = ?1", (const char *[]) { name, NULL }, err);
+        r = store_sql_commit(s, r, err);
         if (r >= 0 && ret_id)
                 *ret_id = xstrdup(v[0]);
         return r;
@@ -376,22 +290,22 @@ int store_untag(struct store *s, const char *name, char **ret_id, struct error *
 
 int store_image_use(struct store *s, const char *user, const char *id, struct error *err)
 {
-        return run(s, "INSERT OR REPLACE INTO image_users VALUES (?1, ?2)", (const char *[]) { user, id, NULL }, err);
+        return store_sql_run(s, "INSERT OR REPLACE INTO image_users VALUES (?1, ?2)", (const char *[]) { user, id, NULL }, err);
 }
 
 int store_image_release(struct store *s, const char *user, struct error *err)
 {
-        return run(s, "DELETE FROM image_users WHERE container_id = ?1", (const char *[]) { user, NULL }, err);
+        return store_sql_run(s, "DELETE FROM image_users WHERE container_id = ?1", (const char *[]) { user, NULL }, err);
 }
 
 int store_image_remove(struct store *s, const char *id, bool force, struct error *err)
 {
         _cleanup_strv_free_ char **users = NULL;
         const char *args[] = { id, NULL };
-        int r = begin(s, err);
+        int r = store_sql_begin(s, err);
 
         if (r >= 0)
-                r = strv_query(s, "SELECT container_id FROM image_users WHERE image_id = ?1", args, &users, err);
+                r = store_sql_strv(s, "SELECT container_id FROM image_users WHERE image_id = ?1", args, &users, err);
         if (r >= 0 && users[0] && !force) {
                 if (strncmp(users[0], "mount:", 6) == 0)
                         r = error_setx(err, EBUSY, "image %.19s is mounted at %s (image unmount it first, or -f)", id,
@@ -404,10 +318,10 @@ int store_image_remove(struct store *s, const char *id, bool force, struct error
         /* forced while in use: the names go, the image stays for its
          * containers (their root file systems are its layers) */
         if (r >= 0 && users[0]) {
-                r = run(s, "DELETE FROM names WHERE image_id = ?1", args, err);
+                r = store_sql_run(s, "DELETE FROM names WHERE image_id = ?1", args, err);
                 if (r >= 0)
-                        r = run(s, "DELETE FROM repo_digests WHERE image_id = ?1", args, err);
+                        r = store_sql_run(s, "DELETE FROM repo_digests WHERE image_id = ?1", args, err);
         } else if (r >= 0)
-                r = run(s, "DELETE FROM images WHERE id = ?1", args, err);
-        return commit(s, r, err);
+                r = store_sql_run(s, "DELETE FROM images WHERE id = ?1", args, err);
+        return store_sql_commit(s, r, err);
 }

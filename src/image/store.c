@@ -14,7 +14,7 @@
 #include "image/unpack.h"
 
 /* The schema; user_version says which one a database has. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 static const char schema[] =
         "CREATE TABLE IF NOT EXISTS images ("
         "  id TEXT PRIMARY KEY, manifest TEXT NOT NULL, manifest_type TEXT NOT NULL,"
@@ -29,7 +29,16 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS repo_digests ("
         "  ref TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);"
         /* filled by the engine: containers made from an image */
-        "CREATE TABLE IF NOT EXISTS image_users (container_id TEXT PRIMARY KEY, image_id TEXT NOT NULL);";
+        "CREATE TABLE IF NOT EXISTS image_users (container_id TEXT PRIMARY KEY, image_id TEXT NOT NULL);"
+        /* version 2: the engine's containers and volumes (src/engine/) */
+        "CREATE TABLE IF NOT EXISTS containers ("
+        "  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image_id TEXT NOT NULL, image TEXT NOT NULL,"
+        "  created TEXT NOT NULL, runtime TEXT NOT NULL, config TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS volumes ("
+        "  name TEXT PRIMARY KEY, created TEXT NOT NULL, labels TEXT NOT NULL, anonymous INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS volume_users ("
+        "  volume TEXT NOT NULL REFERENCES volumes(name), container_id TEXT NOT NULL"
+        "  REFERENCES containers(id) ON DELETE CASCADE, PRIMARY KEY (volume, container_id));";
 
 static int mkdir_at(int dirfd, const char *name, mode_t mode)
 {

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -159,6 +161,25 @@ static int await_go(const struct init_args *a, int **ret_fds, struct error *err)
         return 0;
 }
 
+/* A new network namespace has its loopback down; runc and crun bring it
+ * up, and programs expect 127.0.0.1 to work. */
+static int loopback_up(struct error *err)
+{
+        struct ifreq ifr = { .ifr_name = "lo" };
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return error_set(err, errno, "bring up the loopback interface: socket");
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return error_set(err, errno, "bring up the loopback interface");
+        if (ifr.ifr_flags & IFF_UP)
+                return 0;
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return error_set(err, errno, "bring up the loopback interface");
+        return 0;
+}
+
 static int init_setup(const struct init_args *a, struct exec_final *f, struct error *err)
 {
         const struct spec *s = a->spec;
@@ -186,6 +207,11 @@ static int init_setup(const struct init_args *a, struct exec_final *f, struct er
         r = join_namespaces(a, err);
         if (r < 0)
                 return r;
+        if (a->ns->has[NS_NET] && a->ns->join_fd[NS_NET] < 0) {
+                r = loopback_up(err);
+                if (r < 0)
+                        return r;
+        }
         /* after the runtime moved us into the container's cgroup, so that
          * becomes the namespace's root */
         if ((a->ns->has[NS_CGROUP] && a->ns->join_fd[NS_CGROUP] < 0) && unshare(CLONE_NEWCGROUP) < 0)

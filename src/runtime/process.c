@@ -241,6 +241,13 @@ int process_chdir(const struct spec_process *p, struct error *err)
         if (rootfd < 0)
                 return error_set(err, errno, "process.cwd: open /");
         fd = chase_open(rootfd, cwd, O_PATH | O_DIRECTORY, 0);
+        if (fd == -ENOENT) {
+                /* runc and crun make a missing working directory (Docker's
+                 * -w /new relies on it); still as the container's root */
+                fd = chase_mkdir_p(rootfd, cwd, 0755);
+                if (fd >= 0)
+                        fd = (close(fd), chase_open(rootfd, cwd, O_PATH | O_DIRECTORY, 0));
+        }
         if (fd == -ELOOP)
                 return error_setx(err, ELOOP, "process.cwd: `%s` goes through a magic link or too many symlinks",
                                   cwd);

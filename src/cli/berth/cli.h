@@ -38,6 +38,52 @@ int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_unmount(int argc, char **argv);
 
+/* containers (run.c, containers.c, exec.c, volumes.c, stats.c, cp.c) */
+int cmd_run(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_port(int argc, char **argv);
+int cmd_container_prune(int argc, char **argv);
+int cmd_container_inspect(int argc, char **argv);
+int cmd_cleanup(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
+
+struct engine;
+struct container;
+/* Open the engine at arg.root, or print why not (returns 1). */
+int cli_engine(struct engine **ret);
+/* Attach our stdio (IN: stdin too; TTY: raw mode) to C's monitor on FD
+ * until it exits; its exit code (125 when unknown). */
+int cli_attach(struct engine *e, struct container *c, int fd, bool in, bool tty);
+/* Docker's run exit codes for an error: 125, 126 or 127. */
+int cli_run_code(const struct error *err);
+/* A container as `inspect` shows it. */
+struct json_object *cli_container_json(struct engine *e, const struct container *c);
+/* An image as `image inspect` shows it, or NULL with ERR. */
+struct json_object *cli_image_json(struct store *s, const char *what, struct error *err);
+/* "Up 5 seconds", "Exited (0) 3 seconds ago"; Docker's human durations. */
+char *cli_status_text(const struct container *c);
+char *cli_duration(long secs);
+char *cli_command(const struct container *c);
+
+/* Print O through a Go-template subset: {{.A.B}}, {{json .A}}. */
+int cli_format(struct json_object *o, const char *tmpl);
+int cmd_any_inspect(int argc, char **argv);
+
 /* Print "berth: MESSAGE" once and return 1. */
 int cli_fail(struct error *err);
 _printf_(1, 2) int cli_usage(const char *fmt, ...);

@@ -274,6 +274,17 @@ static json_object *inspect_one(struct store *s, const struct store_image *img, 
         return o;
 }
 
+json_object *cli_image_json(struct store *s, const char *what, struct error *err)
+{
+        struct store_image img = {};
+        json_object *o = NULL;
+
+        if (image_lookup(s, what, &img, NULL, err) >= 0)
+                o = inspect_one(s, &img, err);
+        store_image_clear(&img);
+        return o;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
         struct error err = ERROR_INIT;

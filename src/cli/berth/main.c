@@ -101,6 +101,25 @@ static const struct {
         { "save", cmd_save },     { "load", cmd_load },     { "import", cmd_import }, { "pull", cmd_pull },
         { "push", cmd_push },     { "login", cmd_login },   { "logout", cmd_logout }, { "doctor", cmd_doctor },
         { "version", cmd_version }, { "info", cmd_info },
+        { "run", cmd_run },       { "create", cmd_create }, { "start", cmd_start },   { "stop", cmd_stop },
+        { "restart", cmd_restart }, { "kill", cmd_kill },   { "rm", cmd_rm },         { "ps", cmd_ps },
+        { "logs", cmd_logs },     { "attach", cmd_attach }, { "wait", cmd_wait },     { "pause", cmd_pause },
+        { "unpause", cmd_pause }, { "rename", cmd_rename }, { "port", cmd_port },     { "exec", cmd_exec },
+        { "top", cmd_top },       { "stats", cmd_stats },   { "cp", cmd_cp },         { "volume", cmd_volume },
+};
+
+/* `berth container VERB`. */
+static const struct {
+        const char *verb;
+        int (*fn)(int, char **);
+} container_verbs[] = {
+        { "run", cmd_run },       { "create", cmd_create }, { "start", cmd_start },   { "stop", cmd_stop },
+        { "restart", cmd_restart }, { "kill", cmd_kill },   { "rm", cmd_rm },         { "remove", cmd_rm },
+        { "ls", cmd_ps },         { "list", cmd_ps },       { "ps", cmd_ps },         { "logs", cmd_logs },
+        { "attach", cmd_attach }, { "wait", cmd_wait },     { "pause", cmd_pause },   { "unpause", cmd_pause },
+        { "rename", cmd_rename }, { "port", cmd_port },     { "exec", cmd_exec },     { "top", cmd_top },
+        { "stats", cmd_stats },   { "cp", cmd_cp },         { "prune", cmd_container_prune },
+        { "inspect", cmd_container_inspect }, { "cleanup", cmd_cleanup },
 };
 
 /* `berth image VERB`: Docker's management-command spellings. */
@@ -117,6 +136,13 @@ static const struct {
 static void usage(void)
 {
         printf("usage: berth [--root DIR] COMMAND [options] [arguments]\n\n"
+               "Containers:\n"
+               "  run [OPTIONS] IMAGE [CMD…]  create and start a container (run --help: the flags)\n"
+               "  create, start, stop, restart, kill, rm, pause, unpause, rename, wait\n"
+               "  ps [-a] [-q] [--filter K=V] [--format json]   list containers\n"
+               "  logs [-f] [--tail N] [--since T] [-t] C   exec [-it] C CMD…   attach C\n"
+               "  inspect C|IMAGE   top C   stats [--no-stream]   cp SRC DST   port C\n"
+               "  container prune   volume create|ls|rm|inspect|prune\n\n"
                "Images:\n"
                "  pull NAME             fetch an image from a registry\n"
                "  push NAME [DEST]      send an image to a registry\n"
@@ -177,8 +203,17 @@ static int dispatch(int argc, char **argv)
                                 return image_verbs[i].fn(argc - 1, argv + 1);
                 return cli_usage("image: unknown command `%s`", argv[1]);
         }
+        if (strcmp(argv[0], "container") == 0) {
+                if (argc < 2)
+                        return cli_usage("container: missing command (ls, run, create, start, stop, rm, inspect, "
+                                         "logs, exec, prune...)");
+                for (size_t i = 0; i < sizeof(container_verbs) / sizeof(container_verbs[0]); i++)
+                        if (strcmp(argv[1], container_verbs[i].verb) == 0)
+                                return container_verbs[i].fn(argc - 1, argv + 1);
+                return cli_usage("container: unknown command `%s`", argv[1]);
+        }
         if (strcmp(argv[0], "inspect") == 0)
-                return cmd_inspect(argc, argv);
+                return cmd_any_inspect(argc, argv);
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
                 if (strcmp(argv[0], commands[i].name) == 0)
                         return commands[i].fn(argc, argv);

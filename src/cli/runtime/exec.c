@@ -4,13 +4,6 @@
 #include "basic/fileio.h"
 #include "cli.h"
 
-static void strv_push(char ***v, size_t *n, const char *s)
-{
-        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
-        (*v)[(*n)++] = xstrdup(s);
-        (*v)[*n] = NULL;
-}
-
 int cmd_exec(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -27,7 +20,6 @@ int cmd_exec(int argc, char **argv)
         _cleanup_strv_free_ char **env = NULL, **caps = NULL;
         struct exec_opts o = {};
         struct error err = ERROR_INIT;
-        size_t n_env = 0, n_caps = 0;
         int c, status = 0;
 
         while ((c = getopt_long_only(argc, argv, "+p:dtc:e:w:u:", opts, NULL)) >= 0) {
@@ -50,7 +42,7 @@ int cmd_exec(int argc, char **argv)
                 case 'e':
                         if (!strchr(optarg, '='))
                                 return cli_usage("--env: expected KEY=VALUE, got `%s`", optarg);
-                        strv_push(&env, &n_env, optarg);
+                        strv_push(&env, xstrdup(optarg));
                         break;
                 case 'w':
                         if (optarg[0] != '/')
@@ -61,7 +53,7 @@ int cmd_exec(int argc, char **argv)
                         o.user = optarg;
                         break;
                 case 'C':
-                        strv_push(&caps, &n_caps, optarg);
+                        strv_push(&caps, xstrdup(optarg));
                         break;
                 case 'f': {
                         uint64_t n;

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "basic/error.h"
+#include "image/store.h"
+
+/* The engine: containers made from images, each run by an OCI runtime CLI
+ * (berth-runtime unless the container says otherwise) and supervised by
+ * its own berth-monitor (monitor.h).  No daemon: every `berth` call opens
+ * the engine, reads the truth from the database and the containers'
+ * directories, and repairs what a killed monitor or a reboot left
+ * (engine_reconcile).
+ *
+ *   <root>/berth.db                the store's database: also the tables
+ *                                  containers, volumes, volume_users
+ *   <root>/containers/ID/          one per container:
+ *       bundle/config.json         the OCI config of its last start
+ *       rootfs/ diff/ work/        overlay mount point, upper and work dirs
+ *       hosts hostname resolv.conf bind-mounted into it
+ *       monitor.json status.json   monitor.h
+ *       monitor.lock attach.sock   held / served by the monitor
+ *       lock                       flock'd by commands changing the container
+ *       ctr.log ctr.log.N          its output (json-file)
+ *   <root>/volumes/NAME/_data      named and anonymous volumes
+ *   <root>/run/RUNTIME/            the OCI runtime's --root
+ */
+
+struct engine;
+
+/* Open the engine on the data root ROOT (made when missing).  SELF_DIR:
+ * where berth-monitor, berth-init and berth-runtime are looked for first
+ * (NULL: the directory of /proc/self/exe; $BERTH_MONITOR, $BERTH_INIT and
+ * $BERTH_RUNTIME override each). */
+int engine_open(const char *root, struct engine **ret, struct error *err);
+void engine_close(struct engine *e);
+struct store *engine_store(struct engine *e);
+
+struct container {
+        char *id, *name;
+        char *image_id, *image;  /* the image's id, and its name as the user gave it */
+        char *created;           /* RFC 3339 */
+        char *runtime;           /* the OCI runtime's path */
+        json_object *config;     /* the create body (ocispec.h) */
+        json_object *status;     /* status.json, reconciled (monitor.h) */
+        char *dir;               /* <root>/containers/ID */
+};
+void container_clear(struct container *c);
+void containers_free(struct container *v, size_t n);
+/* From C's status: */
+const char *container_state(const struct container *c); /* "created", "running", … */
+int container_exit_code(const struct container *c);     /* -1: unknown */
+int container_pid(const struct container *c);
+bool container_running(const struct container *c);     /* running, paused or restarting */
+
+/* Make a container from CREATE (the create body, consumed): resolves the
+ * image (Config.Image), the runtime (HostConfig.Runtime: a name in PATH
+ * or a path; "" berth-runtime), turns the image's Volumes into anonymous
+ * volumes, checks every mount source, makes named volumes on first use,
+ * records it under NAME (NULL: a generated one).  Nothing is left behind
+ * on failure. */
+int engine_create(struct engine *e, json_object *create, const char *name, struct container *ret,
+                  struct error *err);
+
+/* Find a container by name, id or unique id prefix, reconciled. */
+int engine_lookup(struct engine *e, const char *what, struct container *ret, struct error *err);
+/* Every container, newest first, reconciled. */
+int engine_list(struct engine *e, struct container **ret, size_t *ret_n, struct error *err);
+
+/* Start C (created or exited).  ATTACH_FD NULL: started when this
+ * returns.  Otherwise the container is created but waits for its first
+ * attached client: *ATTACH_FD is a connection to its monitor that
+ * engine_attach_stream() serves (and that starts it). */
+int engine_start(struct engine *e, struct container *c, int *attach_fd, struct error *err);
+
+/* Connect to C's monitor: the attach socket, or -ENOTCONN (error set)
+ * when C is not running. */
+int engine_connect(struct engine *e, const struct container *c, struct error *err);
+/* Attach to C's monitor on FD (engine_connect() or engine_start()):
+ * send MON_ATTACH (STREAMS: "oei" subset), copy the container's output to
+ * OUT_FD/ERR_FD, IN_FD (-1: none) to its stdin, until it exits.  SIG_FD
+ * (-1: none): a signalfd whose signals are passed to the container, but
+ * SIGWINCH, which resizes its terminal to IN_FD's.  *RET_EXIT gets the
+ * exit code (-1 if the monitor went away without one). */
+int engine_attach_stream(int fd, const char *streams, int in_fd, int out_fd, int err_fd, int sig_fd, int *ret_exit,
+                         struct error *err);
+
+/* Stop: SIGNAL (0: the container's stop signal), SIGKILL after TIMEOUT
+ * seconds (-1: the container's stop timeout, default 10); returns when it
+ * has exited.  A container that is not running: nothing to do. */
+int engine_stop(struct engine *e, struct container *c, int signal, int timeout, struct error *err);
+int engine_kill(struct engine *e, struct container *c, int signal, struct error *err);
+int engine_pause(struct engine *e, struct container *c, bool pause, struct error *err);
+/* Wait until C is not running; *RET_CODE its exit code. */
+int engine_wait(struct engine *e, struct container *c, int *ret_code, struct error *err);
+/* Remove C: refused while running unless FORCE (then killed).  VOLUMES:
+ * also its anonymous volumes.  Its mounts, runtime state, directory,
+ * logs, database rows and image use go. */
+int engine_remove(struct engine *e, struct container *c, bool force, bool volumes, struct error *err);
+/* What the monitor runs after the container's last exit: unmount its root
+ * file system, and remove it when it was created with AutoRemove.  A
+ * container already gone is not an error. */
+int engine_cleanup(struct engine *e, const char *id, struct error *err);
+int engine_rename(struct engine *e, struct container *c, const char *name, struct error *err);
+
+struct exec_opts {
+        char **argv;
+        char **env;           /* K=V */
+        const char *workdir, *user;
+        bool tty, interactive, detach, privileged;
+};
+/* Run a process in running container C with stdio IN/OUT/ERR; returns
+ * its exit code (126/127 when it cannot be run, as Docker), or, detached,
+ * 0 once started. */
+int engine_exec(struct engine *e, struct container *c, const struct exec_opts *o, struct error *err);
+
+struct logs_opts {
+        bool follow, timestamps;
+        int64_t tail;         /* -1: all */
+        int64_t since_ns, until_ns; /* 0: unset */
+};
+/* Write C's logs (stdout lines to OUT_FD, stderr lines to ERR_FD). */
+int engine_logs(struct engine *e, struct container *c, const struct logs_opts *o, int out_fd, int err_fd,
+                struct error *err);
+
+/* The OCI runtime's own command line for C: RUNTIME --root DIR, as a
+ * NULL-terminated vector ending where the subcommand goes. */
+char **engine_runtime_argv(struct engine *e, const struct container *c);
+
+/* ---- volumes ---- */
+struct volume {
+        char *name, *created, *mountpoint;
+        json_object *labels;
+        bool anonymous;
+        char **users;  /* container ids */
+};
+void volume_clear(struct volume *v);
+int volume_create(struct engine *e, const char *name, json_object *labels, bool anonymous, struct volume *ret,
+                  struct error *err);
+int volume_get(struct engine *e, const char *name, struct volume *ret, struct error *err);
+int volume_list(struct engine *e, struct volume **ret, size_t *ret_n, struct error *err);
+/* Refused (EBUSY) while a container uses it, unless FORCE. */
+int volume_remove(struct engine *e, const char *name, bool force, struct error *err);
+/* Remove every volume no container uses (ALL: named ones too; else only
+ * anonymous ones, as Docker 23+); *RET_NAMES gets their names. */
+int volume_prune(struct engine *e, bool all, char ***ret_names, struct error *err);

@@ -1,0 +1,470 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""berth run and friends: containers from images, end to end.
+
+Each test gets a private engine (engine_env.py): a data root with a busybox
+image, everything removed and checked at teardown.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine_env import BERTH, Engine, busybox_tar, engine, mounts_under, pid_alive  # noqa: F401
+
+
+# ---- run: output, exit codes -------------------------------------------
+
+
+def test_run_prints_output_and_exit_code(engine):
+    r = engine.run("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 7", ok=False)
+    assert r.returncode == 7
+    assert r.stdout == "out\n"
+    assert r.stderr == "err\n"
+    assert engine.ids() == []
+
+
+def test_run_default_cmd_from_image(engine):
+    r = engine.run("run", "--rm", "-i", "busybox", input=b"echo from-stdin\n")
+    assert r.stdout == "from-stdin\n"
+
+
+def test_exit_codes_like_docker(engine):
+    assert engine.run("run", "--rm", "busybox", "/no/such/prog", ok=False).returncode == 127
+    r = engine.run("run", "--rm", "busybox", "/etc/passwd", ok=False)
+    assert r.returncode == 126, r
+    r = engine.run("run", "--rm", "no-such-image:1", "true", ok=False)
+    assert r.returncode == 125 and "no-such-image" in r.stderr
+    assert engine.ids() == []
+    # a process killed by a signal: 128 + its number
+    engine.run("run", "-d", "--name", "victim", "busybox", "sleep", "1000")
+    engine.run("kill", "victim")
+    assert engine.out("wait", "victim").strip() == "137"
+
+
+def test_what_the_container_sees(engine):
+    out = engine.out("run", "--rm", "--hostname", "boat", "busybox", "sh", "-c",
+                     "hostname; echo pid=$$; id -u; cat /proc/self/status | grep -E '^(CapEff|Seccomp):'; "
+                     "ip -o link show lo; cat /etc/hosts; ls /")
+    lines = out.splitlines()
+    assert lines[0] == "boat"
+    assert lines[1] == "pid=1"
+    assert lines[2] == "0"
+    # Docker's default capabilities: 14 of them
+    capeff = int([l for l in lines if l.startswith("CapEff")][0].split()[1], 16)
+    assert bin(capeff).count("1") == 14
+    assert [l for l in lines if l.startswith("Seccomp")][0].split()[1] == "2"
+    assert any("lo:" in l and "UP" in l for l in lines)
+    assert any("boat" in l for l in lines)
+
+
+def test_env_workdir_user(engine, tmp_path):
+    envf = tmp_path / "env"
+    envf.write_text("# comment\nFROM_FILE=yes\n\n")
+    out = engine.out("run", "--rm", "-e", "A=1", "--env-file", envf, "-w", "/tmp", "-u", "app", "busybox",
+                     "sh", "-c", "echo $A $FROM_FILE $HOME; pwd; id")
+    a, pwd, ident = out.splitlines()
+    assert a == "1 yes /home/app"
+    assert pwd == "/tmp"
+    assert "uid=1000(app)" in ident and "gid=1000(app)" in ident
+    assert "staff" in ident and "audio" in ident
+
+
+def test_missing_workdir_is_made(engine):
+    assert engine.out("run", "--rm", "-w", "/new/work/dir", "busybox", "pwd") == "/new/work/dir\n"
+
+
+def test_entrypoint_and_cmd(engine):
+    assert engine.out("run", "--rm", "--entrypoint", "echo", "busybox", "a", "b") == "a b\n"
+    r = engine.run("run", "--rm", "--entrypoint", "", "busybox", ok=False)
+    # the image's Cmd is kept without an entrypoint
+    assert r.returncode == 0
+
+
+# ---- detached lifecycle -----------------------------------------------------
+
+
+def test_detached_lifecycle(engine):
+    cid = engine.out("run", "-d", "--name", "web", "busybox", "sleep", "1000").strip()
+    assert len(cid) == 64
+    assert engine.status("web") == "running"
+    ps = engine.out("ps")
+    assert "web" in ps and cid[:12] in ps and "Up " in ps
+    info = engine.inspect(cid[:8])
+    assert info["Name"] == "/web" and info["State"]["Pid"] > 0
+    pid = info["State"]["Pid"]
+    assert pid_alive(pid)
+    engine.run("stop", "-t", "2", "web")
+    assert engine.status("web") == "exited"
+    assert not pid_alive(pid)
+    assert "Exited (" in engine.out("ps", "-a")
+    assert engine.out("ps", "-q") == ""
+    engine.run("start", "web")
+    assert engine.status("web") == "running"
+    engine.run("restart", "-t", "1", "web")
+    assert engine.status("web") == "running"
+    engine.run("rm", "-f", "web")
+    assert engine.ids() == []
+    assert mounts_under(str(engine.root)) == []
+
+
+def test_stop_escalates_to_sigkill(engine):
+    engine.run("run", "-d", "--name", "stubborn", "busybox", "sh", "-c",
+               "trap '' TERM; while true; do sleep 0.1; done")
+    t = time.monotonic()
+    engine.run("stop", "-t", "1", "stubborn")
+    took = time.monotonic() - t
+    assert 0.9 < took < 8, took
+    assert engine.inspect("stubborn")["State"]["ExitCode"] == 137
+
+
+def test_signals_reach_pid1(engine):
+    engine.run("run", "-d", "--name", "sig", "busybox", "sh", "-c",
+               "trap 'echo got-usr1' USR1; trap 'echo got-term; exit 3' TERM; "
+               "while true; do sleep 0.1; done")
+    time.sleep(0.3)
+    engine.run("kill", "-s", "USR1", "sig")
+    end = time.monotonic() + 5
+    while "got-usr1" not in engine.out("logs", "sig") and time.monotonic() < end:
+        time.sleep(0.05)
+    assert "got-usr1" in engine.out("logs", "sig")
+    engine.run("stop", "sig")
+    assert engine.inspect("sig")["State"]["ExitCode"] == 3
+    assert "got-term" in engine.out("logs", "sig")
+
+
+def test_wait_prints_exit_code(engine):
+    engine.run("run", "-d", "--name", "w", "busybox", "sh", "-c", "sleep 0.5; exit 5")
+    assert engine.out("wait", "w").strip() == "5"
+
+
+def test_pause_unpause(engine):
+    engine.run("run", "-d", "--name", "p", "busybox", "sleep", "1000")
+    engine.run("pause", "p")
+    assert engine.status("p") == "paused"
+    assert "(Paused)" in engine.out("ps")
+    engine.run("unpause", "p")
+    assert engine.status("p") == "running"
+
+
+def test_rename_and_name_in_use(engine):
+    engine.run("create", "--name", "one", "busybox", "true")
+    r = engine.run("create", "--name", "one", "busybox", "true", ok=False)
+    assert r.returncode == 125 and "already in use" in r.stderr
+    engine.run("rename", "one", "two")
+    assert engine.inspect("two")["Name"] == "/two"
+    assert engine.run("inspect", "one", ok=False).returncode != 0
+
+
+def test_generated_names_and_prefixes(engine):
+    a = engine.out("create", "busybox", "true").strip()
+    b = engine.out("create", "busybox", "true").strip()
+    names = {engine.inspect(a)["Name"], engine.inspect(b)["Name"]}
+    assert len(names) == 2 and all("_" in n for n in names)
+    assert engine.inspect(a[:10])["Id"] == a
+
+
+def test_rm_running_refused(engine):
+    engine.run("run", "-d", "--name", "busy", "busybox", "sleep", "1000")
+    r = engine.run("rm", "busy", ok=False)
+    assert r.returncode != 0 and "running" in r.stderr
+    engine.run("rm", "-f", "busy")
+    assert engine.ids() == []
+
+
+def test_ps_filters_and_json(engine):
+    engine.run("run", "-d", "--name", "up", "--label", "tier=web", "busybox", "sleep", "1000")
+    engine.run("create", "--name", "made", "busybox", "true")
+    assert engine.out("ps", "-a", "--filter", "status=created", "--format", "json").count("\n") == 1
+    rows = [json.loads(l) for l in engine.out("ps", "-a", "--format", "json").splitlines()]
+    assert {r["Names"] for r in rows} == {"up", "made"}
+    assert engine.out("ps", "-q", "--filter", "label=tier=web").strip() == engine.inspect("up")["Id"][:12]
+    assert engine.out("ps", "-a", "-q", "--filter", "name=mad").strip() == engine.inspect("made")["Id"][:12]
+    assert engine.out("inspect", "-f", "{{.State.Status}} {{.Config.Labels.tier}}", "up") == "running web\n"
+
+
+# ---- logs -------------------------------------------------------------------
+
+
+def test_logs_tail_timestamps_follow(engine):
+    engine.run("run", "-d", "--name", "talk", "busybox", "sh", "-c",
+               "for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; sleep 1; echo late")
+    engine.run("wait", "talk")
+    r = engine.run("logs", "talk")
+    assert r.stdout == "line1\nline2\nline3\nline4\nline5\nlate\n"
+    assert r.stderr == "oops\n"
+    assert engine.out("logs", "--tail", "2", "talk") == "late\n" or \
+        engine.run("logs", "--tail", "2", "talk").stdout.count("\n") <= 2
+    ts = engine.out("logs", "-t", "talk").splitlines()[0]
+    assert ts.split(" ", 1)[1] == "line1" and ts[:4].isdigit() and ts.split(" ")[0].endswith("Z")
+    # -f on a running container gets what comes later, and ends with it
+    engine.run("run", "-d", "--name", "slow", "busybox", "sh", "-c",
+               "echo first; sleep 1; echo second; sleep 0.5")
+    t = time.monotonic()
+    out = engine.out("logs", "-f", "slow", timeout=20)
+    assert out == "first\nsecond\n"
+    assert time.monotonic() - t > 0.5
+
+
+def test_logs_rotate(engine):
+    engine.run("run", "-d", "--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=2",
+               "busybox", "sh", "-c", "i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done")
+    engine.run("wait", "chatty")
+    cid = engine.inspect("chatty")["Id"]
+    files = sorted(p.name for p in (engine.root / "containers" / cid).glob("ctr.log*"))
+    assert files == ["ctr.log", "ctr.log.1"], files
+    total = sum(p.stat().st_size for p in (engine.root / "containers" / cid).glob("ctr.log*"))
+    assert total <= 2 * 2048 + 200
+    lines = engine.out("logs", "chatty").splitlines()
+    assert lines[-1] == "line-399"
+    # what is kept is the newest, in order
+    nums = [int(l.split("-")[1]) for l in lines]
+    assert nums == list(range(nums[0], 400))
+
+
+def test_logs_survive_restart(engine):
+    engine.run("run", "-d", "--name", "again", "busybox", "echo", "hello")
+    engine.run("wait", "again")
+    engine.run("start", "again")
+    engine.run("wait", "again")
+    assert engine.out("logs", "again") == "hello\nhello\n"
+
+
+# ---- restart policies, health ---------------------------------------------
+
+
+def test_restart_on_failure_counts(engine):
+    engine.run("run", "-d", "--name", "flaky", "--restart", "on-failure:3", "busybox", "sh", "-c",
+               "echo run; exit 2")
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        st = engine.inspect("flaky")
+        if st["State"]["Status"] == "exited":
+            break
+        time.sleep(0.1)
+    st = engine.inspect("flaky")
+    assert st["State"]["Status"] == "exited"
+    assert st["RestartCount"] == 3
+    assert st["State"]["ExitCode"] == 2
+    assert engine.out("logs", "flaky").count("run\n") == 4
+
+
+def test_restart_always_and_stop(engine):
+    engine.run("run", "-d", "--name", "forever", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2")
+    end = time.monotonic() + 15
+    while engine.inspect("forever")["RestartCount"] < 2 and time.monotonic() < end:
+        time.sleep(0.1)
+    assert engine.inspect("forever")["RestartCount"] >= 2
+    engine.run("stop", "-t", "1", "forever")
+    assert engine.status("forever") == "exited"
+    n = engine.inspect("forever")["RestartCount"]
+    time.sleep(1)
+    assert engine.status("forever") == "exited"
+    assert engine.inspect("forever")["RestartCount"] == n
+
+
+def test_health_transitions(engine):
+    engine.run("run", "-d", "--name", "doc", "--health-cmd", "test -e /tmp/ok", "--health-interval", "200ms",
+               "--health-retries", "2", "--health-timeout", "2s", "busybox", "sh", "-c",
+               "touch /tmp/ok; sleep 1.5; rm /tmp/ok; sleep 1000")
+    def health():
+        return engine.inspect("doc")["State"].get("Health", {}).get("Status")
+    end = time.monotonic() + 10
+    while health() != "healthy" and time.monotonic() < end:
+        time.sleep(0.05)
+    assert health() == "healthy"
+    assert "(healthy)" in engine.out("ps")
+    end = time.monotonic() + 10
+    while health() != "unhealthy" and time.monotonic() < end:
+        time.sleep(0.05)
+    assert health() == "unhealthy"
+    log = engine.inspect("doc")["State"]["Health"]["Log"]
+    assert log and log[-1]["ExitCode"] == 1
+
+
+# ---- resources, security --------------------------------------------------
+
+
+def test_resource_flags_reach_the_cgroup(engine):
+    cid = engine.out("run", "-d", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "50", "--cpu-shares", "512",
+                     "busybox", "sleep", "1000").strip()
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        base = f"/sys/fs/cgroup/berth/{cid}"
+        assert open(f"{base}/memory.max").read().strip() == str(64 << 20)
+        assert open(f"{base}/cpu.max").read().split() == ["50000", "100000"]
+        assert open(f"{base}/pids.max").read().strip() == "50"
+    else:
+        assert open(f"/sys/fs/cgroup/memory/berth/{cid}/memory.limit_in_bytes").read().strip() == str(64 << 20)
+        assert open(f"/sys/fs/cgroup/cpu/berth/{cid}/cpu.cfs_quota_us").read().strip() == "50000"
+        assert open(f"/sys/fs/cgroup/cpu/berth/{cid}/cpu.shares").read().strip() == "512"
+        assert open(f"/sys/fs/cgroup/pids/berth/{cid}/pids.max").read().strip() == "50"
+
+
+def test_oom_killed(engine):
+    engine.run("run", "-d", "--name", "hog", "--memory", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
+               "x=a; while true; do x=$x$x; done")
+    engine.run("wait", "hog", timeout=60)
+    st = engine.inspect("hog")["State"]
+    assert st["OOMKilled"] is True, st
+    assert st["ExitCode"] == 137
+
+
+def test_caps_privileged_readonly(engine):
+    out = engine.out("run", "--rm", "--cap-drop", "ALL", "--cap-add", "NET_RAW", "busybox", "grep", "CapEff",
+                     "/proc/self/status")
+    assert int(out.split()[1], 16) == 1 << 13
+    out = engine.out("run", "--rm", "--privileged", "busybox", "grep", "-E", "CapEff|Seccomp", "/proc/self/status")
+    assert "Seccomp:\t0" in out
+    r = engine.run("run", "--rm", "--read-only", "busybox", "touch", "/x", ok=False)
+    assert r.returncode != 0 and "Read-only" in r.stderr
+    out = engine.out("run", "--rm", "--security-opt", "no-new-privileges", "busybox", "grep", "NoNewPrivs",
+                     "/proc/self/status")
+    assert out.split()[1] == "1"
+
+
+def test_init_reaps_and_forwards(engine):
+    engine.run("run", "-d", "--init", "--name", "ini", "busybox", "sh", "-c",
+               "trap 'exit 9' TERM; (sleep 0.1 &); while true; do sleep 0.1; done")
+    time.sleep(0.5)
+    top = engine.out("exec", "ini", "ps", "-o", "pid,comm")
+    assert "berth-init" in top.splitlines()[1]
+    zombies = engine.out("exec", "ini", "sh", "-c", "grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null || true")
+    assert zombies.strip() == ""
+    engine.run("stop", "ini")
+    assert engine.inspect("ini")["State"]["ExitCode"] == 9
+
+
+# ---- exec -------------------------------------------------------------------
+
+
+def test_exec(engine):
+    engine.run("run", "-d", "--name", "x", "-e", "FOO=bar", "busybox", "sleep", "1000")
+    assert engine.out("exec", "x", "sh", "-c", "echo $FOO; pwd") == "bar\n/\n"
+    assert engine.out("exec", "-e", "FOO=baz", "-w", "/tmp", "-u", "1000", "x", "sh", "-c",
+                      "echo $FOO; pwd; id -u") == "baz\n/tmp\n1000\n"
+    assert engine.run("exec", "x", "sh", "-c", "exit 4", ok=False).returncode == 4
+    assert engine.run("exec", "x", "nonexistent", ok=False).returncode == 126
+    assert engine.out("exec", "-i", "x", "cat", input=b"piped\n") == "piped\n"
+    engine.run("exec", "-d", "x", "sh", "-c", "echo detached > /tmp/d")
+    time.sleep(0.3)
+    assert engine.out("exec", "x", "cat", "/tmp/d") == "detached\n"
+    engine.run("stop", "-t", "0", "x")
+    r = engine.run("exec", "x", "true", ok=False)
+    assert r.returncode != 0 and "not running" in r.stderr
+
+
+# ---- volumes ----------------------------------------------------------------
+
+
+def test_named_volume_keeps_data_and_is_populated(engine):
+    engine.run("run", "--rm", "-v", "data:/var/data", "busybox", "sh", "-c",
+               "cat /var/data/seed.txt; echo kept > /var/data/new")
+    assert "data" in engine.out("volume", "ls", "-q").split()
+    out = engine.out("run", "--rm", "-v", "data:/var/data", "busybox", "cat", "/var/data/new", "/var/data/seed.txt")
+    assert out == "kept\nfrom the image\n"
+    r = engine.run("run", "-d", "--name", "user", "-v", "data:/var/data", "busybox", "sleep", "100")
+    r = engine.run("volume", "rm", "data", ok=False)
+    assert r.returncode != 0 and "in use" in r.stderr
+    engine.run("rm", "-f", "user")
+    engine.run("volume", "rm", "data")
+    assert engine.out("volume", "ls", "-q") == ""
+
+
+def test_bind_mounts_and_tmpfs(engine, tmp_path):
+    host = tmp_path / "share"
+    host.mkdir()
+    (host / "in.txt").write_text("hello host\n")
+    out = engine.out("run", "--rm", "-v", f"{host}:/mnt:ro", "--tmpfs", "/scratch", "busybox", "sh", "-c",
+                     "cat /mnt/in.txt; touch /mnt/x 2>/dev/null && echo writable || echo readonly; "
+                     "grep ' /scratch ' /proc/mounts | cut -d' ' -f3")
+    assert out == "hello host\nreadonly\ntmpfs\n"
+    engine.run("run", "--rm", "--mount", f"type=bind,source={host},target=/mnt", "busybox", "sh", "-c",
+               "echo written > /mnt/out.txt")
+    assert (host / "out.txt").read_text() == "written\n"
+
+
+def test_anonymous_volume_removed_with_rm_v(engine):
+    cid = engine.out("create", "-v", "/anon", "busybox", "true").strip()
+    vols = engine.out("volume", "ls", "-q").split()
+    assert len(vols) == 1
+    engine.run("rm", "-v", cid)
+    assert engine.out("volume", "ls", "-q") == ""
+
+
+# ---- bad input -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--memory", "12x"], "12x"),
+    (["--cpus", "-1"], "cpus"),
+    (["-v", "./no/such/dir:/x"], "no/such/dir"),
+    (["--restart", "sometimes"], "restart"),
+    (["--stop-signal", "SIGNOPE"], "SIGNOPE"),
+    (["--log-opt", "max-size=lots"], "lots"),
+])
+def test_bad_flags_create_nothing(engine, args, needle):
+    r = engine.run("run", "-d", *args, "busybox", "true", ok=False)
+    assert r.returncode == 125, r
+    assert needle in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert engine.ids() == []
+    assert engine.out("volume", "ls", "-q") == ""
+
+
+def test_unknown_container(engine):
+    for cmd in (["start"], ["stop"], ["rm"], ["logs"], ["inspect", "--type", "container"], ["kill"], ["wait"]):
+        r = engine.run(*cmd, "nope", ok=False)
+        assert r.returncode != 0 and "no such container: nope" in r.stderr, (cmd, r)
+
+
+def test_port_without_ports(engine):
+    engine.run("create", "--name", "np", "busybox", "true")
+    r = engine.run("port", "np", "80", ok=False)
+    assert r.returncode != 0 and "80/tcp" in r.stderr
+
+
+# ---- robustness -------------------------------------------------------------------
+
+
+def test_kill_monitor_then_ps_tells_the_truth(engine):
+    cid = engine.out("run", "-d", "--name", "orphan", "busybox", "sleep", "1000").strip()
+    mon = engine.monitor_pid(cid)
+    pid = engine.inspect("orphan")["State"]["Pid"]
+    assert mon > 0 and pid_alive(mon)
+    os.kill(mon, signal.SIGKILL)
+    end = time.monotonic() + 5
+    while pid_alive(mon) and time.monotonic() < end:
+        time.sleep(0.02)
+    st = engine.inspect("orphan")["State"]
+    assert st["Status"] == "exited" and st["ExitCode"] == -1, st
+    assert "Exited (unknown)" in engine.out("ps", "-a")
+    # its process went with it, and it starts again
+    end = time.monotonic() + 5
+    while pid_alive(pid) and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not pid_alive(pid)
+    engine.run("start", "orphan")
+    assert engine.status("orphan") == "running"
+
+
+def test_twenty_in_parallel(engine):
+    procs = [subprocess.Popen(engine.argv("run", "-d", "--name", f"p{i}", "busybox", "sleep", "1000"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(20)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    rows = [json.loads(l) for l in engine.out("ps", "--format", "json").splitlines()]
+    assert len(rows) == 20 and all(r["State"] == "running" for r in rows)
+    pids = {r["Pid"] for r in rows}
+    assert len(pids) == 20
+
+
+def test_monitor_is_small(engine):
+    cid = engine.out("run", "-d", "busybox", "sleep", "1000").strip()
+    mon = engine.monitor_pid(cid)
+    rss = [l for l in open(f"/proc/{mon}/status") if l.startswith("VmRSS")][0].split()[1]
+    assert int(rss) < 512, f"monitor RSS {rss} KiB"
