@@ -532,6 +532,9 @@ static int insert_row(struct engine *e, const struct container *c, json_object *
         const char *config = json_object_to_json_string_ext(c->config, JSON_C_TO_STRING_PLAIN);
         int r = store_sql_begin(e->store, err);
 
+        if (r >= 0 && strcmp(json_object_get_string(obj_get(obj_get(c->config, "HostConfig"), "UsernsMode")) ?: "",
+                             "auto") == 0)
+                r = userns_pick(e, obj_get(c->config, "HostConfig"), err);
         if (r >= 0)
                 r = store_sql_strv(e->store, "SELECT id FROM containers WHERE name = ?1",
                                    (const char *[]) { c->name, NULL }, &taken, err);
@@ -586,6 +589,13 @@ int engine_create(struct engine *e, json_object *create, const char *name, struc
         c.image_id = xstrdup(img.id);
         store_image_clear(&img);
         c.image = xstrdup(image);
+        {
+                struct userns_range u;
+                const char *mode = json_object_get_string(obj_get(host, "UsernsMode"));
+                if ((!mode || strcmp(mode, "auto") != 0) && container_userns(&c, &u) < 0)
+                        return error_setx(err, EINVAL, "invalid --userns \"%s\": expected host, auto or "
+                                          "UID:HOSTUID:COUNT", json_object_get_string(obj_get(host, "UsernsMode")));
+        }
         r = resolve_runtime(e, rt ? json_object_get_string(rt) : NULL, &c.runtime, err);
         if (r < 0)
                 return r;

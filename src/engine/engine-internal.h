@@ -65,5 +65,21 @@ int volume_populate(int rootfs_fd, const char *path, const char *dir, struct err
 /* Remove C's anonymous volumes that nobody else uses. */
 int volume_remove_anonymous(struct engine *e, const struct container *c, struct error *err);
 
+/* userns.c: a container's user namespace: CONTAINER ids map to HOST… */
+struct userns_range {
+        uint32_t container, host, count;
+};
+/* C's range: 1 (*RET filled), 0 (no user namespace) or -EINVAL. */
+int container_userns(const struct container *c, struct userns_range *ret);
+/* --userns auto: a free range, as HOST's "UsernsRange" (in the caller's
+ * transaction). */
+int userns_pick(struct engine *e, json_object *host, struct error *err);
+/* A user namespace with that mapping (an fd), for idmapped mounts. */
+int userns_open(const struct userns_range *u, struct error *err);
+/* Search permission for the container's root on the way to its files;
+ * its writable layer's root owned by it. */
+int userns_prepare_dirs(struct engine *e, const struct container *c, const struct userns_range *u,
+                        struct error *err);
+
 /* Paths: malloc'd. */
 char *engine_path(const struct engine *e, const char *fmt, ...) _printf_(2, 3);

@@ -255,6 +255,7 @@ int container_mount_rootfs(struct engine *e, const struct container *c, struct e
         _cleanup_free_ char *target = xasprintf("%s/rootfs", c->dir);
         _cleanup_free_ char *upper = xasprintf("%s/diff", c->dir), *work = xasprintf("%s/work", c->dir);
         struct store_image img = {};
+        struct userns_range u;
         int r;
 
         if (mkdir(target, 0755) < 0 && errno != EEXIST)
@@ -269,7 +270,18 @@ int container_mount_rootfs(struct engine *e, const struct container *c, struct e
         r = store_image_find(e->store, c->image_id, &img, err);
         if (r < 0)
                 return error_prefix(err, "container %s", c->name);
-        r = snapshot_mount(e->store, &img, upper, work, target, err);
+        if (container_userns(c, &u) > 0) {
+                /* the image's files seen as the container's ids: idmapped layers */
+                _cleanup_close_ int userns = -EBADF, mfd = -EBADF;
+                r = userns_prepare_dirs(e, c, &u, err);
+                if (r >= 0)
+                        r = userns = userns_open(&u, err);
+                if (r >= 0)
+                        r = mfd = snapshot_open_idmapped(e->store, &img, upper, work, userns, err);
+                if (r >= 0 && move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        r = error_set(err, errno, "mount the root file system at `%s`", target);
+        } else
+                r = snapshot_mount(e->store, &img, upper, work, target, err);
         store_image_clear(&img);
         return r;
 }
@@ -293,6 +305,10 @@ static int populate_volumes(struct engine *e, const struct container *c, struct 
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         _cleanup_close_ int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
+        struct userns_range u;
+        bool userns = container_userns(c, &u) > 0 && u.container == 0;
+        struct stat st;
+
         if (rfd < 0)
                 return error_set(err, errno, "open `%s`", rootfs);
         for (size_t i = 0; json_object_is_type(mounts, json_type_array) && i < json_object_array_length(mounts); i++) {
@@ -308,6 +324,15 @@ static int populate_volumes(struct engine *e, const struct container *c, struct 
                 r = volume_populate(rfd, dst, dir, err);
                 if (r < 0)
                         return r;
+                /* a volume nothing filled belongs to the container's root, as with Docker's
+                 * remapping; the way to it searchable by that root */
+                if (userns && lstat(dir, &st) == 0 && st.st_uid == 0 && chown(dir, u.host, u.host) < 0)
+                        return error_set(err, errno, "chown `%s`", dir);
+                if (userns) {
+                        _cleanup_free_ char *vdir = xasprintf("%s/%s", e->volumes_dir, src);
+                        if (chmod(e->volumes_dir, 0711) < 0 || chmod(vdir, 0711) < 0)
+                                return error_set(err, errno, "chmod `%s`", vdir);
+                }
         }
         return 0;
 }
@@ -326,10 +351,15 @@ static int write_config(struct engine *e, const struct container *c, const char 
                 .hosts_file = hosts, .hostname_file = hn, .resolv_file = resolv, .init_path = init,
                 .cgroup_path = cg,
         };
+        struct userns_range u;
         const char *s;
         int r;
 
         (void) hostname;
+        if (container_userns(c, &u) > 0 && u.container == 0) {
+                env.userns_uid = env.userns_gid = u.host;
+                env.userns_count = u.count;
+        }
         if (rfd < 0)
                 return error_set(err, errno, "open `%s`", rootfs);
         if (mkdir(bundle, 0700) < 0 && errno != EEXIST)

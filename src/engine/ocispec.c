@@ -763,8 +763,7 @@ static json_object *id_map(uint32_t ctr, uint32_t host, uint32_t size)
         return a;
 }
 
-/* "UID:HOSTUID:COUNT" */
-static int userns_parse(const char *s, uint32_t v[3])
+int parse_userns_mapping(const char *s, uint32_t v[3])
 {
         _cleanup_free_ char *copy = xstrdup(s);
         char *p = copy;
@@ -802,7 +801,7 @@ static int build_userns(struct build *b, json_object *linux_, uint32_t v[3], str
                 v[0] = 0;
                 v[1] = b->env->userns_uid;
                 v[2] = b->env->userns_count;
-        } else if (userns_parse(mode, v) < 0)
+        } else if (parse_userns_mapping(mode, v) < 0)
                 return error_setx(err, EINVAL, "HostConfig.UsernsMode: invalid mode \"%s\", expected host, auto or "
                                   "UID:HOSTUID:COUNT", mode);
         if (b->privileged)

@@ -129,3 +129,7 @@ int parse_device_rate(const char *s, json_object **ret, struct error *err);
  * out of it): exec -u uses it. */
 int ocispec_resolve_user(int rootfs_fd, const char *user, uint32_t *ret_uid, uint32_t *ret_gid,
                          struct error *err);
+
+/* --userns UID:HOSTUID:COUNT → V (container id, host id, count); -EINVAL
+ * when malformed, COUNT 0 or a range past 2^32. */
+int parse_userns_mapping(const char *s, uint32_t v[3]);

@@ -56,6 +56,8 @@ struct overlay {
         enum lower_mode mode;
         int fsfd;
         int cwdfd; /* the working directory to go back to, when we left it */
+        int userns_fd; /* >= 0: the lower layers are idmapped through this user namespace */
+        int *trees;    /* their idmapped clones, open until the overlay is made */
 };
 
 
@@ -88,6 +90,21 @@ static const char *layer_hex(const struct overlay *o, size_t i)
         return store_hex(o->img->layers[o->img->n_layers - 1 - i].chain_id);
 }
 
+/* Layer I as a detached clone idmapped through O->userns_fd: the fd
+ * (kept in O->trees, closed with the overlay context). */
+static int idmapped_layer(struct overlay *o, size_t i, struct error *err)
+{
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, .userns_fd = (uint64_t) o->userns_fd };
+        int tree = open_tree(o->s->layerfd, layer_hex(o, i), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+
+        if (tree < 0)
+                return error_set(err, errno, "clone layer %s", layer_hex(o, i));
+        o->trees[i] = tree;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+                return error_set(err, errno, "idmap layer %s", layer_hex(o, i));
+        return tree;
+}
+
 static int lowers_plus(struct overlay *o, struct error *err)
 {
         for (size_t i = 0; i < o->img->n_layers; i++) {
@@ -95,6 +112,18 @@ static int lowers_plus(struct overlay *o, struct error *err)
                 _cleanup_close_ int fd = -EBADF;
                 int r;
 
+                if (o->userns_fd >= 0) {
+                        /* overlayfs takes an idmapped layer by the path of its mount */
+                        int tree = idmapped_layer(o, i, err);
+                        char proc[64];
+                        if (tree < 0)
+                                return tree;
+                        (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tree);
+                        r = set_string(o->fsfd, "lowerdir+", proc, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (strlen(path) > FSCONFIG_STRING_MAX) {
                         fd = openat(o->s->layerfd, layer_hex(o, i), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0)
@@ -355,6 +384,9 @@ static int overlay_open(struct overlay *o, struct error *err)
         o->fsfd = fsfd;
         o->cwdfd = -EBADF;
         o->mode = snapshot_no_lowerdir_plus ? LOWER_STRING : lower_mode_probe(o->s);
+        if (o->userns_fd >= 0 && o->mode != LOWER_PLUS)
+                return error_setx(err, EOPNOTSUPP, "a user namespace needs idmapped overlay layers (Linux 6.8 or "
+                                  "later)");
         r = overlay_configure(o, err);
         if (r >= 0 && fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 r = error_fs_context(fsfd, err, errno, "create the overlay");
@@ -447,10 +479,11 @@ static int open_upper(struct store *s, const struct store_image *img, struct ove
         return 0;
 }
 
-int snapshot_open(struct store *s, const struct store_image *img, const char *upper, const char *work,
-                  struct error *err)
+int snapshot_open_idmapped(struct store *s, const struct store_image *img, const char *upper, const char *work,
+                           int userns_fd, struct error *err)
 {
-        struct overlay o = { .s = s, .img = img, .upper = upper, .work = work, .upperfd = -EBADF, .workfd = -EBADF };
+        struct overlay o = { .s = s, .img = img, .upper = upper, .work = work, .upperfd = -EBADF, .workfd = -EBADF,
+                             .userns_fd = userns_fd };
         int r;
 
         if (!upper != !work)
@@ -458,8 +491,13 @@ int snapshot_open(struct store *s, const struct store_image *img, const char *up
         r = check_layers(s, img, err);
         if (r < 0)
                 return r;
-        if (!upper && img->n_layers == 1)
+        if (!upper && img->n_layers == 1 && userns_fd < 0)
                 return bind_layer(s, img->layers[0].chain_id, err);
+        if (userns_fd >= 0) {
+                o.trees = xmalloc(img->n_layers * sizeof(int));
+                for (size_t i = 0; i < img->n_layers; i++)
+                        o.trees[i] = -EBADF;
+        }
         if (upper)
                 r = open_upper(s, img, &o, err);
         if (r >= 0)
@@ -468,7 +506,17 @@ int snapshot_open(struct store *s, const struct store_image *img, const char *up
                 close(o.upperfd);
         if (o.workfd >= 0)
                 close(o.workfd);
+        for (size_t i = 0; o.trees && i < img->n_layers; i++)
+                if (o.trees[i] >= 0)
+                        close(o.trees[i]);
+        free(o.trees);
         return r < 0 ? error_prefix(err, "mount image %s", img->id) : r;
+}
+
+int snapshot_open(struct store *s, const struct store_image *img, const char *upper, const char *work,
+                  struct error *err)
+{
+        return snapshot_open_idmapped(s, img, upper, work, -EBADF, err);
 }
 
 /* Whether FD (a directory) is the root of a mount; RET_MNT_ID gets its

@@ -40,6 +40,15 @@
 int snapshot_open(struct store *s, const struct store_image *img, const char *upper, const char *work,
                   struct error *err);
 
+/* snapshot_open() with the lower layers seen through idmapped mounts of
+ * the user namespace USERNS_FD (a container's): a file the image owns as
+ * uid 0 shows as the host uid that namespace maps 0 to, and the upper
+ * layer gets what the container writes with the container's host ids.
+ * Needs "lowerdir+" (Linux 6.8+) and overlayfs that accepts detached
+ * idmapped layers (EOPNOTSUPP, named, otherwise). */
+int snapshot_open_idmapped(struct store *s, const struct store_image *img, const char *upper, const char *work,
+                           int userns_fd, struct error *err);
+
 /* snapshot_open(), attached at TARGET: an existing directory that is not
  * a mount point already (EBUSY). */
 int snapshot_mount(struct store *s, const struct store_image *img, const char *upper, const char *work,

@@ -291,6 +291,52 @@ def settle_orphans(timeout=5.0):
     return described
 
 
+def run_in_pty(argv, timeout=60, winsize=None, respond=None):
+    """Run argv with a pty as its stdio; (exit code, output).  WINSIZE
+    (rows, cols) is set on the terminal first; RESPOND (bytes to wait for,
+    bytes to type) answers once when the output shows the first."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    try:
+        if winsize:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", winsize[0], winsize[1], 0, 0))
+        p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                             start_new_session=True)
+        os.close(slave)
+        slave = -1
+        out = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if respond and respond[0] in out:
+                    os.write(master, respond[1])
+                    respond = None
+            elif p.poll() is not None:
+                break
+        try:
+            rc = p.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        return rc, out.decode(errors="replace")
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+
+
 def wait_for(predicate, timeout=10.0, interval=0.02):
     deadline = time.monotonic() + timeout
     while True:

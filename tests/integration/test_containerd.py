@@ -12,9 +12,7 @@ import hashlib
 import io
 import json
 import os
-import pty
 import random
-import select
 import shutil
 import signal
 import socket
@@ -27,7 +25,7 @@ import pytest
 
 from conftest import (TestEnv, cgroup_children, invoke, make_rootfs, mountpoints_under,
                       remove_cgroup_parent, remove_cgroups, settle_orphans,
-                      skip_host_limit, spawn, umount_all_under, wait_for)
+                      run_in_pty, skip_host_limit, spawn, umount_all_under, wait_for)
 
 pytestmark = pytest.mark.containerd
 
@@ -328,40 +326,6 @@ def test_pause_resume(ctr, containerd, cname):
     assert wait_for(lambda: task_status(ctr, cname) == "STOPPED", timeout=10)
     ctr("tasks", "delete", cname).ok()
     ctr("containers", "delete", cname).ok()
-
-
-def run_in_pty(argv, timeout=60):
-    """Run argv with a pty as its stdio (ctr --tty insists on a terminal)."""
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                             start_new_session=True)
-        os.close(slave)
-        slave = -1
-        out = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif p.poll() is not None:
-                break
-        try:
-            rc = p.wait(timeout=max(1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            rc = p.wait()
-        return rc, out.decode(errors="replace")
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
 
 
 def test_tty(ctr, containerd, cname):

@@ -9,13 +9,12 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from engine_env import BERTH, Engine, busybox_tar, engine, mounts_under, pid_alive  # noqa: F401
+from conftest import run_in_pty
+from engine_env import busybox_tar, engine, mounts_under, pid_alive  # noqa: F401 (fixtures)
 
 
 # ---- run: output, exit codes -------------------------------------------
@@ -468,3 +467,36 @@ def test_monitor_is_small(engine):
     mon = engine.monitor_pid(cid)
     rss = [l for l in open(f"/proc/{mon}/status") if l.startswith("VmRSS")][0].split()[1]
     assert int(rss) < 512, f"monitor RSS {rss} KiB"
+
+
+# ---- user namespaces --------------------------------------------------------
+
+
+def test_userns_auto_and_mapping(engine):
+    out = engine.out("run", "--rm", "--userns", "auto", "-v", "uvol:/data", "busybox", "sh", "-c",
+                     "cat /proc/self/uid_map; id -u; stat -c %u /bin/busybox; touch /newfile /data/f && echo wrote")
+    umap, uid, owner, wrote = out.splitlines()
+    ctr, host, count = map(int, umap.split())
+    assert (ctr, count) == (0, 65536) and host >= 100000
+    assert (uid, owner, wrote) == ("0", "0", "wrote")
+    # what it wrote belongs to its host ids
+    assert os.stat(engine.root / "volumes" / "uvol" / "_data" / "f").st_uid == host
+    # two containers at once get ranges that do not overlap
+    engine.run("run", "-d", "--name", "u1", "--userns", "auto", "busybox", "sleep", "100")
+    engine.run("run", "-d", "--name", "u2", "--userns", "auto", "busybox", "sleep", "100")
+    maps = [engine.out("exec", n, "cat", "/proc/self/uid_map").split() for n in ("u1", "u2")]
+    assert maps[0][1] != maps[1][1]
+    out = engine.out("run", "--rm", "--userns", "0:300000:65536", "busybox", "sh", "-c",
+                     "cat /proc/self/uid_map; touch /x && echo ok")
+    assert out.split() == ["0", "300000", "65536", "ok"]
+    r = engine.run("run", "--rm", "--userns", "bogus", "busybox", "true", ok=False)
+    assert r.returncode == 125 and "--userns" in r.stderr
+
+
+def test_run_it_on_a_terminal(engine):
+    rc, text = run_in_pty(engine.argv("run", "--rm", "-it", "busybox", "sh", "-c",
+                                      "tty; stty size; echo $TERM; read line; echo got:$line; exit 6"),
+                          timeout=20, winsize=(31, 101), respond=(b"xterm", b"hello\r"))
+    text = text.replace("\r", "")
+    assert rc == 6, text
+    assert "/dev/pts/0" in text and "31 101" in text and "xterm" in text and "got:hello" in text, text
