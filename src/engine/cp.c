@@ -699,6 +699,8 @@ static void split_path(const char *path, char **ret_parent, char **ret_base)
 
 static int not_found(struct cp_ctx *x, int rootfd, const char *path, int code)
 {
+        if (code == ENOTDIR && ends_with(path, "/"))
+                return error_setx(x->err, ENOTDIR, "`%s`: not a directory", path);
         if (rootfd >= 0 && (code == ENOENT || code == ENOTDIR))
                 return error_setx(x->err, ENOENT, "Could not find the file %s in container %s", path, x->name);
         return error_set(x->err, code, "lstat `%s`", path);
@@ -784,8 +786,8 @@ static int dest_resolve(struct cp_ctx *x, int rootfd, const char *path, struct c
                         return 0;
                 }
                 pfd = root_open(rootfd, parent, O_PATH | O_DIRECTORY);
-                if (pfd < 0)
-                        return not_found(x, rootfd, parent, -pfd);
+                if (pfd < 0) /* in a container: Docker names the whole path */
+                        return not_found(x, rootfd, rootfd >= 0 ? path : parent, -pfd);
                 if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno != ENOENT)
                                 return error_set(x->err, errno, "lstat `%s`", cur);
@@ -1005,14 +1007,12 @@ static int write_tar(struct cp_ctx *x, const struct cp_src *s, int out_fd)
         _cleanup_(archive_write_freep) struct archive *a = archive_write_new();
         int r;
 
+        x->tar = a;
         archive_write_set_format_pax_restricted(a);
         archive_write_set_bytes_in_last_block(a, 1);
-        if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK) {
-                x->tar = a;
-                return tar_error(x, "");
-        }
-        x->tar = a;
-        if (!*s->base)
+        if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
+                r = tar_error(x, "");
+        else if (!*s->base)
                 r = walk_children(x, s->fd, "", -EBADF, 1);
         else
                 r = walk(x, s->fd, &s->st, s->base, s->base, -EBADF, 0);

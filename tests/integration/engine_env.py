@@ -9,6 +9,7 @@ a mount under the root, a cgroup /berth/ID of one of its containers, a live
 monitor, a runtime state directory.  The data root is removed last.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -59,6 +60,7 @@ def make_busybox_rootfs(path):
 class Result:
     def __init__(self, p):
         self.returncode = p.returncode
+        self.raw = p.stdout
         self.stdout = p.stdout.decode(errors="replace")
         self.stderr = p.stderr.decode(errors="replace")
 
@@ -103,6 +105,18 @@ class Engine:
             time.sleep(0.05)
         raise AssertionError(f"{name} did not become {want}: {self.inspect(name)['State']}")
 
+    def id(self, name):
+        return self.inspect(name)["Id"]
+
+    def pid(self, name):
+        return self.inspect(name)["State"]["Pid"]
+
+    def sh(self, name, script):
+        return self.out("exec", name, "sh", "-c", script)
+
+    def rootfs(self, name):
+        return self.root / "containers" / self.id(name) / "rootfs"
+
     def monitor_pid(self, cid):
         try:
             return json.loads((self.root / "containers" / cid / "status.json").read_text()).get("monitor_pid", 0)
@@ -111,10 +125,11 @@ class Engine:
 
 
 def mounts_under(prefix):
+    prefix = str(prefix).rstrip("/")
     out = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
-            mp = line.split()[4]
+            mp = line.split()[4].replace("\\040", " ")
             if mp == prefix or mp.startswith(prefix + "/"):
                 out.append(mp)
     return out
@@ -162,12 +177,14 @@ def busybox_tar():
     shutil.rmtree(_IMAGE_CACHE["dir"], ignore_errors=True)
 
 
-@pytest.fixture
-def engine(busybox_tar):
-    root = tempfile.mkdtemp(prefix=TMP_PREFIX)
+@contextlib.contextmanager
+def managed_engine(source, *import_args, prefix=TMP_PREFIX):
+    """An Engine on a new data root under /tmp/PREFIX* with SOURCE imported
+    as busybox:latest; at exit everything is removed and checked."""
+    root = tempfile.mkdtemp(prefix=prefix)
     os.chmod(root, 0o755)
     e = Engine(root)
-    e.run("import", "--change", 'CMD ["sh"]', busybox_tar, "busybox:latest")
+    e.run("import", *import_args, source, "busybox:latest")
     seen = set()
     try:
         yield e
@@ -214,7 +231,13 @@ def engine(busybox_tar):
             problems.append(f"runtime state left: {states}")
         if cdir.is_dir() and os.listdir(cdir):
             problems.append(f"container directories left: {os.listdir(cdir)}")
-        assert root.startswith("/tmp/" + TMP_PREFIX)
+        assert root.startswith("/tmp/" + prefix)
         shutil.rmtree(root, ignore_errors=True)
         if problems:
             pytest.fail("teardown: " + "; ".join(problems))
+
+
+@pytest.fixture
+def engine(busybox_tar):
+    with managed_engine(busybox_tar, "--change", 'CMD ["sh"]') as e:
+        yield e

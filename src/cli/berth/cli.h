@@ -83,6 +83,14 @@ char *cli_command(const struct container *c);
 /* Print O through a Go-template subset: {{.A.B}}, {{json .A}}. */
 int cli_format(struct json_object *o, const char *tmpl);
 int cmd_any_inspect(int argc, char **argv);
+/* A text table: add rows of COLS strings (the header first), print it
+ * with columns as wide as their widest cell (and free the cells). */
+struct cli_table {
+        size_t cols, rows;
+        char **cells;
+};
+void cli_table_add(struct cli_table *t, ...);
+void cli_table_print(struct cli_table *t);
 
 /* Print "berth: MESSAGE" once and return 1. */
 int cli_fail(struct error *err);

@@ -286,9 +286,10 @@ static bool known_filter(const char *f)
         return false;
 }
 
-static void ps_row(const struct container *c, bool json, bool no_trunc)
+static void ps_row(struct cli_table *t, const struct container *c, bool json, bool no_trunc)
 {
-        _cleanup_free_ char *cmd = cli_command(c), *status = cli_status_text(c), *ago = cli_ago(c->created);
+        _cleanup_free_ char *cmd = cli_command(c), *status = cli_status_text(c), *dur = since(c->created);
+        _cleanup_free_ char *ago = xasprintf("%s ago", dur);
         _cleanup_free_ char *qcmd = NULL;
 
         if (json) {
@@ -314,8 +315,10 @@ static void ps_row(const struct container *c, bool json, bool no_trunc)
                 qcmd = xasprintf("\"%.19s…\"", cmd);
         else
                 qcmd = xasprintf("\"%s\"", cmd);
-        printf("%-14.*s %-24s %-22s %-16s %-28s %-8s %s\n", no_trunc ? 64 : 12, c->id, c->image, qcmd, ago,
-               status, "", c->name);
+        {
+                _cleanup_free_ char *id = xstrndup(c->id, no_trunc ? 64 : 12);
+                cli_table_add(t, id, c->image, qcmd, ago, status, "", c->name);
+        }
 }
 
 int cmd_ps(int argc, char **argv)
@@ -331,6 +334,7 @@ int cmd_ps(int argc, char **argv)
         struct container *v = NULL;
         struct engine *e = NULL;
         bool all = false, quiet = false, json = false, no_trunc = false;
+        struct cli_table t = { .cols = 7 };
         long last = -1;
         size_t n = 0;
         int c;
@@ -366,8 +370,7 @@ int cmd_ps(int argc, char **argv)
                 return cli_fail(&err);
         }
         if (!quiet && !json)
-                printf("%-14s %-24s %-22s %-16s %-28s %-8s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-                       "STATUS", "PORTS", "NAMES");
+                cli_table_add(&t, "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
         for (size_t i = 0, shown = 0; i < n; i++) {
                 if (!all && !container_running(&v[i]))
                         continue;
@@ -379,8 +382,9 @@ int cmd_ps(int argc, char **argv)
                 if (quiet)
                         printf("%.*s\n", no_trunc ? 64 : 12, v[i].id);
                 else
-                        ps_row(&v[i], json, no_trunc);
+                        ps_row(&t, &v[i], json, no_trunc);
         }
+        cli_table_print(&t);
         containers_free(v, n);
         engine_close(e);
         return 0;
@@ -655,6 +659,10 @@ int cmd_cleanup(int argc, char **argv)
 
         if (argc != 2)
                 return cli_usage("container cleanup: usage: berth container cleanup ID");
+        /* run by a monitor after its container's last exit: a data root
+         * removed meanwhile has nothing left to clean, and is not made again */
+        if (access(arg.root, F_OK) < 0 && errno == ENOENT)
+                return 0;
         if (cli_engine(&e))
                 return 1;
         if (engine_cleanup(e, argv[1], &err) < 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,4 +75,58 @@ int cli_format(json_object *o, const char *tmpl)
         }
         fputc('\n', stdout);
         return 0;
+}
+
+/* ---- tables: columns as wide as their widest cell, three spaces apart
+ * (Docker's tabwriter); widths count UTF-8 characters ---- */
+
+static size_t display_width(const char *s)
+{
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
+void cli_table_add(struct cli_table *t, ...)
+{
+        va_list ap;
+
+        va_start(ap, t);
+        t->cells = xrealloc(t->cells, (t->rows + 1) * t->cols * sizeof(char *));
+        for (size_t i = 0; i < t->cols; i++) {
+                const char *s = va_arg(ap, const char *);
+                t->cells[t->rows * t->cols + i] = xstrdup(s ? s : "");
+        }
+        va_end(ap);
+        t->rows++;
+}
+
+void cli_table_print(struct cli_table *t)
+{
+        size_t *w = xzalloc(t->cols * sizeof(size_t));
+
+        for (size_t r = 0; r < t->rows; r++)
+                for (size_t i = 0; i < t->cols; i++) {
+                        size_t l = display_width(t->cells[r * t->cols + i]);
+                        if (l > w[i])
+                                w[i] = l;
+                }
+        for (size_t r = 0; r < t->rows; r++) {
+                for (size_t i = 0; i < t->cols; i++) {
+                        const char *s = t->cells[r * t->cols + i];
+                        fputs(s, stdout);
+                        if (i + 1 < t->cols)
+                                for (size_t pad = display_width(s); pad < w[i] + 3; pad++)
+                                        fputc(' ', stdout);
+                        free(t->cells[r * t->cols + i]);
+                }
+                fputc('\n', stdout);
+        }
+        free(t->cells);
+        free(w);
+        t->cells = NULL;
+        t->rows = 0;
 }
