@@ -62,6 +62,14 @@ static int make_layout(struct store *s, struct error *err)
         _cleanup_close_ int blobs = -EBADF;
         int r;
 
+        /* its parents as Docker's --data-root makes them (0755), itself 0700 */
+        for (char *slash = strchr(s->root + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                *slash = '\0';
+                r = mkdir_at(AT_FDCWD, s->root, 0755);
+                *slash = '/';
+                if (r < 0 && r != -EACCES && r != -EPERM && r != -EROFS)
+                        return error_set(err, -r, "create data root `%s`", s->root);
+        }
         r = mkdir_at(AT_FDCWD, s->root, 0700);
         if (r == -EACCES || r == -EPERM || r == -EROFS)
                 return error_set(err, -r, "create data root `%s` (run as root, or choose another with --root or "

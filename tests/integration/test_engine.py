@@ -500,3 +500,107 @@ def test_run_it_on_a_terminal(engine):
     text = text.replace("\r", "")
     assert rc == 6, text
     assert "/dev/pts/0" in text and "31 101" in text and "xterm" in text and "got:hello" in text, text
+
+
+# ---- more flags ---------------------------------------------------------------
+
+
+PROBE = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+        long r = syscall(SYS_clone3, NULL, 0);
+        printf("clone3 %ld %d\n", r, r < 0 ? errno : 0);
+        r = syscall(SYS_keyctl, 0, 0, 0, 0, 0);
+        printf("keyctl %ld %d\n", r, r < 0 ? errno : 0);
+        return 0;
+}
+"""
+
+
+def test_default_seccomp_answers_clone3_with_enosys(engine, tmp_path):
+    src = tmp_path / "probe.c"
+    src.write_text(PROBE)
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(tmp_path / "probe"), str(src)], check=True)
+    out = engine.out("run", "--rm", "-v", f"{tmp_path}:/probe:ro", "busybox", "/probe/probe")
+    assert "clone3 -1 38" in out, out          # ENOSYS: glibc falls back to clone
+    assert "keyctl -1 1" in out, out           # EPERM, as Docker's profile
+    out = engine.out("run", "--rm", "--security-opt", "seccomp=unconfined", "-v", f"{tmp_path}:/probe:ro",
+                     "busybox", "/probe/probe")
+    assert "clone3 -1 38" not in out, out
+    # a profile from a file, Docker's format
+    prof = tmp_path / "deny-mkdir.json"
+    prof.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW",
+                                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}))
+    r = engine.run("run", "--rm", "--security-opt", f"seccomp={prof}", "busybox", "mkdir", "/x", ok=False)
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr
+
+
+def a_block_device():
+    import stat as st
+    for name in sorted(os.listdir("/sys/block")):
+        path = f"/dev/{name}"
+        try:
+            if st.S_ISBLK(os.stat(path).st_mode):
+                return path
+        except OSError:
+            pass
+    pytest.skip("host limit: no block device node in /dev")
+
+
+def test_devices_cpuset_blkio_tmpfs_labels(engine, tmp_path):
+    blk = a_block_device()
+    out = engine.out("run", "--rm", "--device", "/dev/null:/dev/mynull", "--cpuset-cpus", "0",
+                     "--device-read-bps", f"{blk}:1mb", "--tmpfs", "/cache:size=1m",
+                     "--label", "a=b", "--stop-signal", "SIGUSR1", "--stop-timeout", "3",
+                     "busybox", "sh", "-c",
+                     "echo x > /dev/mynull && echo dev-ok; grep Cpus_allowed_list /proc/self/status; "
+                     "df -k /cache | tail -1")
+    lines = out.splitlines()
+    assert lines[0] == "dev-ok"
+    assert lines[1].split()[1] == "0"
+    assert lines[2].split()[1] == "1024"
+    cid = engine.out("run", "-d", "--device-read-bps", f"{blk}:1mb", "busybox", "sleep", "100").strip()
+    rdev = os.stat(blk).st_rdev
+    want = f"{os.major(rdev)}:{os.minor(rdev)} 1048576"
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        assert want.replace(" ", " rbps=") in open(f"/sys/fs/cgroup/berth/{cid}/io.max").read()
+    else:
+        assert want in open(f"/sys/fs/cgroup/blkio/berth/{cid}/blkio.throttle.read_bps_device").read()
+    cid = engine.out("create", "--label", "a=b", "--stop-signal", "SIGUSR1", "--stop-timeout", "3",
+                     "busybox", "true").strip()
+    cfg = engine.inspect(cid)["Config"]
+    assert cfg["Labels"] == {"a": "b"} and cfg["StopSignal"] == "SIGUSR1" and cfg["StopTimeout"] == 3
+
+
+def test_attach_and_logs_since(engine):
+    engine.run("run", "-d", "--name", "talker", "busybox", "sh", "-c",
+               "echo early; sleep 1.5; echo late; sleep 0.3; exit 4")
+    time.sleep(0.5)
+    r = engine.run("attach", "talker", ok=False, timeout=20)
+    assert r.returncode == 4 and r.stdout == "late\n", r
+    since = engine.out("logs", "--since", "1s", "talker")
+    assert since == "late\n", since
+    assert engine.out("logs", "--since", "1h", "talker") == "early\nlate\n"
+
+
+def test_container_and_volume_prune(engine):
+    engine.run("run", "--name", "done", "-v", "/anon", "busybox", "true")
+    engine.run("run", "-d", "--name", "alive", "busybox", "sleep", "100")
+    engine.run("volume", "create", "--label", "k=v", "named")
+    out = engine.out("container", "prune")
+    assert engine.out("ps", "-a", "--format", "json").count("\n") == 1
+    assert "alive" in engine.out("ps")
+    assert engine.inspect("alive")["State"]["Status"] == "running"
+    assert out.startswith("Deleted Containers:")
+    info = json.loads(engine.out("volume", "inspect", "named"))[0]
+    assert info["Labels"] == {"k": "v"} and info["Mountpoint"].endswith("/volumes/named/_data")
+    pruned = engine.out("volume", "prune").split()
+    assert "named" not in pruned and len(pruned) == 3   # "Deleted Volumes:" and the anonymous one
+    assert engine.out("volume", "ls", "-q").split() == ["named"]
+    engine.run("volume", "prune", "-a")
+    assert engine.out("volume", "ls", "-q") == ""

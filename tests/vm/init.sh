@@ -44,6 +44,8 @@ for c in cpuset cpu io memory hugetlb pids rdma misc; do
                 echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control
 done
 hostname berth-vm
+# overlayfs for the engine's containers (built in, or the module run-vm.sh packed)
+grep -qw overlay /proc/filesystems || { [ -e /overlay.ko ] && insmod /overlay.ko; }
 
 tests=$(sed -n 's/.*berth\.tests=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "@@BERTH-VM-TAP-BEGIN@@"

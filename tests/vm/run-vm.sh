@@ -71,9 +71,19 @@ for applet in $("$BUSYBOX" --list); do
         [ -e "$ROOT/bin/$applet" ] || ln -s busybox "$ROOT/bin/$applet"
 done
 cp "$RUNTIME" "$ROOT/bin/berth-runtime"
+# the engine (berth, its monitor and init, found beside it) and overlayfs,
+# a module in Debian's kernel
+CLI=${BERTH_CLI:-$REPO/build/src/cli/berth}
+[ -x "$CLI" ] || { echo "berth CLI $CLI is missing: build it or set BERTH_CLI" >&2; exit 2; }
+for b in "$CLI" "$(dirname "$CLI")/berth-monitor" "$(dirname "$CLI")/berth-init"; do
+        cp "$b" "$ROOT/bin/"
+done
+OVERLAY=/lib/modules/$(basename "$KERNEL" | sed 's/^vmlinuz-//')/kernel/fs/overlayfs/overlay.ko
+[ -r "$OVERLAY" ] && cp "$OVERLAY" "$ROOT/overlay.ko"
 # the shared libraries and the dynamic loader, at the paths ldd names
 # (none for a static build)
-for lib in $(ldd "$RUNTIME" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p'); do
+for lib in $(ldd "$RUNTIME" "$CLI" "$ROOT/bin/berth-monitor" 2>/dev/null |
+             sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p' | sort -u); do
         mkdir -p "$ROOT$(dirname "$lib")"
         cp -L "$lib" "$ROOT$lib"
 done
