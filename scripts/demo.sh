@@ -63,10 +63,10 @@ if ! "$BERTH_CLI" image inspect busybox:latest >/dev/null 2>&1; then
     "$BERTH_CLI" import -c 'CMD ["/bin/sh"]' "$rootfs" busybox:latest
 fi
 
-echo "== berth run --rm --hostname berth-demo --memory 64m --pids-limit 100 --cpus 0.5 busybox"
-"$BERTH_CLI" run --rm --hostname berth-demo --memory 64m --pids-limit 100 --cpus 0.5 busybox sh -c '
+echo "== berth run --rm -i --hostname berth-demo --memory 64m --pids-limit 100 --cpus 0.5 busybox sh -s"
+"$BERTH_CLI" run --rm -i --hostname berth-demo --memory 64m --pids-limit 100 --cpus 0.5 busybox sh -s <<'EOF'
 echo "hostname: $(hostname)"
-echo "PID 1:    $(tr "\0" " " < /proc/1/cmdline)"
+echo "PID 1:    $(tr '\0' ' ' < /proc/1/cmdline)"
 echo "user:     $(id)"
 echo "processes:"; ps -o pid,user,args
 if [ -e /sys/fs/cgroup/memory.max ]; then
@@ -74,7 +74,8 @@ if [ -e /sys/fs/cgroup/memory.max ]; then
 else
     echo "limits:   memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) pids=$(cat /sys/fs/cgroup/pids/pids.max) cpu quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)/$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"
 fi
-echo "network:  $(ip -o link | cut -d: -f2 | tr -d " " | tr "\n" " ")"
-echo "mounts:"; sed "s/^/  /" /proc/self/mounts'
+echo "network:  $(ip -o link | cut -d: -f2 | tr -d ' ' | tr '\n' ' ')"
+echo "mounts:"; sed 's/^/  /' /proc/self/mounts
+EOF
 echo "== berth ps -a (the container removed itself)"
 "$BERTH_CLI" ps -a
