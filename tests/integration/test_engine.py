@@ -305,7 +305,8 @@ def test_resource_flags_reach_the_cgroup(engine):
 
 
 def test_oom_killed(engine):
-    engine.run("run", "-d", "--name", "hog", "--memory", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
+    # 48m, not less: a sanitizer build's runtime init must fit before it execs
+    engine.run("run", "-d", "--name", "hog", "--memory", "48m", "--memory-swap", "48m", "busybox", "sh", "-c",
                "x=a; while true; do x=$x$x; done")
     engine.run("wait", "hog", timeout=60)
     st = engine.inspect("hog")["State"]
