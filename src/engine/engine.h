@@ -85,7 +85,10 @@ int engine_connect(struct engine *e, const struct container *c, struct error *er
  * OUT_FD/ERR_FD, IN_FD (-1: none) to its stdin, until it exits.  SIG_FD
  * (-1: none): a signalfd whose signals are passed to the container, but
  * SIGWINCH, which resizes its terminal to IN_FD's.  *RET_EXIT gets the
- * exit code (-1 if the monitor went away without one). */
+ * exit code (-1 if the monitor went away without one; ENGINE_DETACHED
+ * when the user typed the detach keys, ctrl-p ctrl-q, on a terminal IN_FD:
+ * the container runs on). */
+#define ENGINE_DETACHED (-2)
 int engine_attach_stream(int fd, const char *streams, int in_fd, int out_fd, int err_fd, int sig_fd, int *ret_exit,
                          struct error *err);
 

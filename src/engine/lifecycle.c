@@ -586,6 +586,34 @@ int engine_start(struct engine *e, struct container *c, int *attach_fd, struct e
 
 /* ---- attach ---------------------------------------------------------- */
 
+/* Docker's detach keys on a terminal: ctrl-p ctrl-q.  *STATE: -1 off, 0
+ * on, 1 a ctrl-p ended the last read and was held back.  True when the
+ * sequence is complete: BUF and *N then keep what came before it.  A
+ * held-back ctrl-p not followed by ctrl-q is sent on to FD first. */
+static bool detach_keys(int *state, int fd, char *buf, ssize_t *n)
+{
+        if (*state < 0)
+                return false;
+        if (*state == 1) {
+                *state = 0;
+                if (buf[0] == 0x11) {
+                        *n = 0;
+                        return true;
+                }
+                (void) send_msg(fd, MON_STDIN, "\x10", 1);
+        }
+        for (ssize_t i = 0; i + 1 < *n; i++)
+                if (buf[i] == 0x10 && buf[i + 1] == 0x11) {
+                        *n = i;
+                        return true;
+                }
+        if (buf[*n - 1] == 0x10) {
+                *state = 1;
+                (*n)--;
+        }
+        return false;
+}
+
 static void send_size(int fd, int tty_fd)
 {
         struct winsize ws;
@@ -602,7 +630,7 @@ int engine_attach_stream(int fd, const char *streams, int in_fd, int out_fd, int
                          struct error *err)
 {
         char buf[1 + MON_MAX_PAYLOAD];
-        int tty_fd = in_fd, r;
+        int tty_fd = in_fd, keys = in_fd >= 0 && isatty(in_fd) ? 0 : -1, r;
 
         *ret_exit = -1;
         /* the size first: the first attach may start the container, whose
@@ -635,9 +663,15 @@ int engine_attach_stream(int fd, const char *streams, int in_fd, int out_fd, int
                 }
                 if (in_fd >= 0 && p[2].revents) {
                         n = read(in_fd, buf, sizeof(buf) - 1);
-                        if (n > 0)
-                                (void) send_msg(fd, MON_STDIN, buf, (size_t) n);
-                        else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                        if (n > 0) {
+                                bool detach = detach_keys(&keys, fd, buf, &n);
+                                if (n > 0)
+                                        (void) send_msg(fd, MON_STDIN, buf, (size_t) n);
+                                if (detach) {
+                                        *ret_exit = ENGINE_DETACHED;
+                                        return 0;
+                                }
+                        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
                                 (void) send_msg(fd, MON_CLOSE_IN, NULL, 0);
                                 in_fd = -1;
                         }

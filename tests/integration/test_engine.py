@@ -605,3 +605,17 @@ def test_container_and_volume_prune(engine):
     assert engine.out("volume", "ls", "-q").split() == ["named"]
     engine.run("volume", "prune", "-a")
     assert engine.out("volume", "ls", "-q") == ""
+
+
+def test_detach_keys_and_exec_tty(engine):
+    # ctrl-p ctrl-q leaves the container running; a ctrl-p alone reaches it
+    rc, text = run_in_pty(engine.argv("run", "-it", "--name", "dk", "busybox", "sh", "-c",
+                                      "echo ready; read x; echo never"),
+                          timeout=20, respond=(b"ready", b"\x10\x11"))
+    assert rc == 0, text
+    assert "detached" in text and "never" not in text
+    assert engine.status("dk") == "running"
+    rc, text = run_in_pty(engine.argv("exec", "-it", "dk", "sh", "-c", "tty; stty size; exit 3"),
+                          timeout=20, winsize=(24, 88))
+    assert rc == 3, text
+    assert "/dev/pts/" in text and "24 88" in text, text

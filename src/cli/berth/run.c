@@ -491,6 +491,11 @@ int cli_attach(struct engine *e, struct container *c, int fd, bool in, bool tty)
                 return fail125(&err);
         (void) e;
         (void) c;
+        if (code == ENGINE_DETACHED) {
+                fprintf(stderr, "\r\nberth: detached from %s (it runs on; berth attach to come back)\r\n",
+                        c->name);
+                return 0;
+        }
         return code < 0 ? 125 : code;
 }
 
