@@ -476,6 +476,20 @@ static void add_image_volumes(json_object *mounts, json_object *image_config)
         }
 }
 
+/* The image's labels under the container's own (which win), as Docker
+ * shows them. */
+static void add_image_labels(json_object *config, json_object *image_config)
+{
+        json_object *from = obj_get(image_config, "Labels"), *to;
+
+        if (!json_object_is_type(from, json_type_object))
+                return;
+        to = obj_ensure(config, "Labels", json_type_object);
+        json_object_object_foreach(from, k, v)
+                if (!obj_get(to, k))
+                        json_object_object_add(to, k, json_object_get(v));
+}
+
 /* Check the mounts; give anonymous volumes a name; make and record the
  * volumes (in the caller's transaction). */
 static int prepare_mounts(struct engine *e, const char *id, json_object *mounts, char ***made, struct error *err)
@@ -604,6 +618,7 @@ int engine_create(struct engine *e, json_object *create, const char *name, struc
                 return r;
         mounts = obj_ensure(host, "Mounts", json_type_array);
         add_image_volumes(mounts, image_config);
+        add_image_labels(config, image_config);
         json_object_put(image_config);
 
         c.id = new_id();

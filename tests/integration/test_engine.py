@@ -619,3 +619,20 @@ def test_detach_keys_and_exec_tty(engine):
                           timeout=20, winsize=(24, 88))
     assert rc == 3, text
     assert "/dev/pts/" in text and "24 88" in text, text
+
+
+def test_image_config_and_host_network(engine, busybox_tar):
+    engine.run("import", "--change", "LABEL from=image", "--change", "LABEL both=image",
+               "--change", "ENV IMG=1", "--change", "WORKDIR /tmp", "--change", "USER app",
+               "--change", 'ENTRYPOINT ["sh", "-c"]', "--change", 'CMD ["echo default"]',
+               busybox_tar, "labelled:1")
+    assert engine.out("run", "--rm", "labelled:1") == "default\n"
+    assert engine.out("run", "--rm", "labelled:1", "echo $IMG $(pwd) $(id -un)") == "1 /tmp app\n"
+    cid = engine.out("create", "--label", "both=ctr", "labelled:1").strip()
+    assert engine.inspect(cid)["Config"]["Labels"] == {"from": "image", "both": "ctr"}
+    assert engine.out("ps", "-a", "-q", "--filter", "label=from=image").strip() == cid[:12]
+    host_links = sorted(os.listdir("/sys/class/net"))
+    out = engine.out("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
+    assert sorted(out.split()) == host_links
+    out = engine.out("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
+    assert out.split() == ["lo"]
