@@ -636,3 +636,14 @@ def test_image_config_and_host_network(engine, busybox_tar):
     assert sorted(out.split()) == host_links
     out = engine.out("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
     assert out.split() == ["lo"]
+
+
+def test_start_attach(engine):
+    engine.run("create", "--name", "later", "busybox", "sh", "-c", "echo attached-out; echo attached-err >&2; exit 2")
+    assert engine.status("later") == "created"
+    r = engine.run("start", "-a", "later", ok=False)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "attached-out\n", "attached-err\n"), r
+    assert engine.status("later") == "exited"
+    r = engine.run("start", "-a", "later", ok=False)
+    assert r.returncode == 2 and r.stdout == "attached-out\n"
+    assert engine.out("logs", "later") == "attached-out\nattached-out\n"
