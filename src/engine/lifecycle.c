@@ -801,7 +801,10 @@ int engine_remove(struct engine *e, struct container *c, bool force, bool volume
         _cleanup_close_ int lock = -EBADF;
         int r;
 
-        if (container_running(c)) {
+        /* a monitor alive with its container "created" waits for an attach
+         * that will not come (its run was killed): it goes with -f too */
+        if (container_running(c) || (force && container_monitor_alive(c) &&
+                                      strcmp(container_state(c), "created") == 0)) {
                 if (!force)
                         return error_setx(err, EBUSY,
                                           "cannot remove container %s: container is %s: stop the container before "
