@@ -211,7 +211,7 @@ def test_logs_tail_timestamps_follow(engine):
 
 
 def test_logs_rotate(engine):
-    engine.run("run", "-d", "--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=2",
+    engine.run("run", "-d", "--name", "chatty", "--log-opt", "max-size=2k,max-file=2",
                "busybox", "sh", "-c", "i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done")
     engine.run("wait", "chatty")
     cid = engine.inspect("chatty")["Id"]

@@ -327,7 +327,15 @@ static int run_flag(struct run_args *a, int c, const char *v)
                         return bad_value("--stop-timeout", v, "expected seconds");
                 set_int(a->config, "StopTimeout", n);
                 break;
-        case OPT_LOG_OPT: return log_opt(a->host, v);
+        case OPT_LOG_OPT: {
+                /* one per flag as Docker, or several joined with commas */
+                _cleanup_free_ char *copy = xstrdup(v);
+                char *save = NULL;
+                for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save))
+                        if ((r = log_opt(a->host, o)))
+                                return r;
+                return 0;
+        }
         case OPT_LOG_DRIVER:
                 if (strcmp(v, "json-file") && strcmp(v, "k8s-file"))
                         return bad_value("--log-driver", v, "only json-file is supported");
