@@ -37,8 +37,12 @@ def test_exit_codes_like_docker(engine):
     assert engine.run("run", "--rm", "busybox", "/no/such/prog", ok=False).returncode == 127
     r = engine.run("run", "--rm", "busybox", "/etc/passwd", ok=False)
     assert r.returncode == 126, r
-    r = engine.run("run", "--rm", "no-such-image:1", "true", ok=False)
+    r = engine.run("run", "--rm", "--pull", "never", "no-such-image:1", "true", ok=False)
     assert r.returncode == 125 and "no-such-image" in r.stderr
+    # a missing image is pulled first, as Docker does: from a registry that is not there here
+    r = engine.run("run", "--rm", "127.0.0.1:1/no-such-image:1", "true", ok=False)
+    assert r.returncode == 125 and "Unable to find image '127.0.0.1:1/no-such-image:1' locally" in r.stderr, r
+    assert r.stdout == ""
     assert engine.ids() == []
     # a process killed by a signal: 128 + its number
     engine.run("run", "-d", "--name", "victim", "busybox", "sleep", "1000")

@@ -437,3 +437,19 @@ def test_push_of_a_multi_layer_image_then_pull_back(work, multi, registry):
     again("pull", dest)
     again("doctor", "--verify")
     assert again.inspect(dest)["Id"] == multi["manifest"]["config"]["digest"]
+
+
+def test_run_pulls_a_missing_image(work, images, registry):
+    """berth run of an image not in the store pulls it first (Docker's --pull missing);
+    the pull's words go to stderr, the container's output to stdout."""
+    skopeo_push(images, f"{registry}/runme/busybox:1")
+    b = berth_in(work)
+    p = b("run", "--rm", f"{registry}/runme/busybox:1", "echo", "pulled-and-ran")
+    assert p.stdout == b"pulled-and-ran\n", p
+    assert b"Unable to find image" in p.stderr and b"Status: downloaded" in p.stderr, p.stderr
+    assert b.inspect(f"{registry}/runme/busybox:1")["Id"] == images["manifest"]["config"]["digest"]
+    # present now: no pull
+    p = b("run", "--rm", f"{registry}/runme/busybox:1", "echo", "again")
+    assert (p.stdout, p.stderr) == (b"again\n", b""), p
+    p = b("run", "--rm", "--pull", "never", f"{registry}/runme/other:1", "echo", ok=False)
+    assert p.returncode == 125 and b"Unable to find" not in p.stderr

@@ -69,6 +69,9 @@ int cli_engine(struct engine **ret);
 /* Attach our stdio (IN: stdin too; TTY: raw mode) to C's monitor on FD
  * until it exits; its exit code (125 when unknown). */
 int cli_attach(struct engine *e, struct container *c, int fd, bool in, bool tty);
+/* run/create's pull of a missing image WHAT: status on stderr; 0 or 1
+ * (the error printed). */
+int cli_pull_missing(const char *what);
 /* Docker's run exit codes for an error: 125, 126 or 127. */
 int cli_run_code(const struct error *err);
 /* A container as `inspect` shows it. */

@@ -659,10 +659,14 @@ int cmd_cleanup(int argc, char **argv)
 
         if (argc != 2)
                 return cli_usage("container cleanup: usage: berth container cleanup ID");
-        /* run by a monitor after its container's last exit: a data root
-         * removed meanwhile has nothing left to clean, and is not made again */
-        if (access(arg.root, F_OK) < 0 && errno == ENOENT)
-                return 0;
+        /* run by a monitor after its container's last exit: a container (or
+         * a data root) removed meanwhile has nothing left to clean, and no
+         * store is opened (which would make a removed data root again) */
+        {
+                _cleanup_free_ char *dir = xasprintf("%s/containers/%s", arg.root, argv[1]);
+                if (strchr(argv[1], '/') || (access(dir, F_OK) < 0 && errno == ENOENT))
+                        return 0; /* removed already (by rm, or run --rm's CLI) */
+        }
         if (cli_engine(&e))
                 return 1;
         if (engine_cleanup(e, argv[1], &err) < 0)

@@ -99,6 +99,7 @@ static const struct option run_opts[] = {
 struct run_args {
         json_object *body, *config, *host;
         const char *name;
+        const char *pull; /* missing (Docker's default), always, never */
         bool detach, rm;
 };
 
@@ -352,6 +353,7 @@ static int run_flag(struct run_args *a, int c, const char *v)
         case OPT_PULL:
                 if (strcmp(v, "missing") && strcmp(v, "never") && strcmp(v, "always"))
                         return bad_value("--pull", v, "expected missing, never or always");
+                a->pull = v;
                 break;
         default:
                 return 125;
@@ -422,6 +424,36 @@ static int parse_run(int argc, char **argv, struct run_args *a)
         return 0;
 }
 
+/* engine_create(), pulling the image first as A->pull says (an image not
+ * found locally is pulled unless --pull never).  BODY is consumed.  125:
+ * the pull failed and said why. */
+static int create_pulling(struct engine *e, struct run_args *a, struct container *c, struct error *err)
+{
+        json_object *img = NULL;
+        _cleanup_free_ char *image = NULL;
+        const char *pull = a->pull ? a->pull : "missing";
+        int r;
+
+        json_object_object_get_ex(a->config, "Image", &img);
+        image = xstrdup(json_object_get_string(img));
+        if (strcmp(pull, "always") == 0 && cli_pull_missing(image)) {
+                json_object_put(a->body);
+                return 125;
+        }
+        json_object_get(a->body);
+        r = engine_create(e, a->body, a->name, c, err);
+        if (r == -ENOENT && strcmp(pull, "missing") == 0 && err->msg && strstr(err->msg, "unable to find image")) {
+                error_clear(err);
+                if (cli_pull_missing(image)) {
+                        json_object_put(a->body);
+                        return 125;
+                }
+                return engine_create(e, a->body, a->name, c, err);
+        }
+        json_object_put(a->body);
+        return r;
+}
+
 static int open_engine(struct engine **e)
 {
         struct error err = ERROR_INIT;
@@ -450,9 +482,10 @@ int cmd_create(int argc, char **argv)
                 json_object_put(a.body);
                 return r;
         }
-        if (engine_create(e, a.body, a.name, &c, &err) < 0)
+        r = create_pulling(e, &a, &c, &err);
+        if (r < 0)
                 r = fail125(&err);
-        else
+        else if (r == 0)
                 printf("%s\n", c.id);
         container_clear(&c);
         engine_close(e);
@@ -532,8 +565,9 @@ int cmd_run(int argc, char **argv)
                 json_object_put(a.body);
                 return r;
         }
-        if (engine_create(e, a.body, a.name, &c, &err) < 0) {
-                r = fail125(&err);
+        r = create_pulling(e, &a, &c, &err);
+        if (r) {
+                r = r < 0 ? fail125(&err) : r;
                 goto out;
         }
         if (engine_start(e, &c, a.detach ? NULL : &fd, &err) < 0) {

@@ -301,7 +301,8 @@ static int parse_platform(const char *s, struct pull_opts *o, char **os, char **
         return 0;
 }
 
-static int pull_run(struct pull_opts *o, bool quiet, const char *what)
+/* Pull WHAT, its progress on stdout unless QUIET, the outcome on OUT. */
+static int pull_run(struct pull_opts *o, bool quiet, const char *what, FILE *out)
 {
         _cleanup_free_ char *id = NULL, *name = NULL;
         struct error err = ERROR_INIT;
@@ -319,11 +320,30 @@ static int pull_run(struct pull_opts *o, bool quiet, const char *what)
         store_close(s);
         if (r < 0)
                 return cli_fail(&err);
-        if (quiet)
-                printf("%s\n", name);
+        if (quiet && out == stdout)
+                fprintf(out, "%s\n", name);
         else
-                printf("Status: downloaded %s\nImage: %s\n", name, id);
+                fprintf(out, "Status: downloaded %s\nImage: %s\n", name, id);
         return 0;
+}
+
+int cli_pull_missing(const char *what)
+{
+        _cleanup_strv_free_ char **insecure = NULL;
+        struct pull_opts o = { .auth_file = arg.auth_file };
+        struct regconf conf = {};
+        int r;
+
+        /* Docker's words; stdout stays the container's (and run -d's id) */
+        fprintf(stderr, "Unable to find image '%s' locally\n", what);
+        if (load_conf(&conf, &insecure))
+                return 1;
+        o.registries = (const char *const *) arg.registries;
+        o.insecure = (const char *const *) insecure;
+        o.conf = &conf;
+        r = pull_run(&o, true, what, stderr);
+        regconf_clear(&conf);
+        return r;
 }
 
 int cmd_pull(int argc, char **argv)
@@ -353,7 +373,7 @@ int cmd_pull(int argc, char **argv)
         o.registries = (const char *const *) arg.registries;
         o.insecure = (const char *const *) insecure;
         o.conf = &conf;
-        r = pull_run(&o, quiet, argv[optind]);
+        r = pull_run(&o, quiet, argv[optind], stdout);
         regconf_clear(&conf);
         return r;
 }
