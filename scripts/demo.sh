@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # The one dependency line; the same as in README.md and .ci/run.
-PACKAGES="meson ninja-build gcc libc6-dev pkg-config libjson-c-dev libseccomp-dev libcap-dev busybox-static python3-pytest iproute2 util-linux podman conmon containerd runc libssl-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev"
+PACKAGES="meson ninja-build gcc libc6-dev pkg-config libjson-c-dev libseccomp-dev libcap-dev busybox-static python3-pytest iproute2 util-linux podman conmon containerd runc libssl-dev libarchive-dev libcurl4-openssl-dev libsqlite3-dev libmnl-dev libnftables-dev"
 
 if ! status=$(dpkg-query -W -f '${db:Status-Abbrev}\n' $PACKAGES 2>/dev/null) ||
    printf '%s\n' "$status" | grep -qv '^ii'; then
