@@ -67,3 +67,7 @@ int net_link_up(struct net_nl *nl, const char *name, struct error *err);
 int net_addr_add(struct net_nl *nl, const char *name, const struct net_prefix *addr, struct error *err);
 /* A default route through GW (family from GW) in NL's namespace. */
 int net_route_default(struct net_nl *nl, const struct net_prefix *gw, struct error *err);
+/* The index of link NAME (> 0); -ENODEV with an error naming it if none. */
+int net_link_index(struct net_nl *nl, const char *name, struct error *err);
+/* Set the MTU of link NAME (a bridge's MTU stops following its ports). */
+int net_link_set_mtu(struct net_nl *nl, const char *name, unsigned mtu, struct error *err);

@@ -588,9 +588,12 @@ def test_attach_and_logs_since(engine):
     time.sleep(0.5)
     r = engine.run("attach", "talker", ok=False, timeout=20)
     assert r.returncode == 4 and r.stdout == "late\n", r
-    since = engine.out("logs", "--since", "1s", "talker")
-    assert since == "late\n", since
+    # --since an absolute time: the later line's own timestamp keeps it and drops the earlier
+    late_ts = engine.out("logs", "-t", "talker").splitlines()[1].split(" ")[0]
+    assert engine.out("logs", "--since", late_ts, "talker") == "late\n"
+    assert engine.out("logs", "--until", late_ts, "talker") == "early\nlate\n"
     assert engine.out("logs", "--since", "1h", "talker") == "early\nlate\n"
+    assert engine.out("logs", "--since", "1ms", "talker") == ""
 
 
 def test_container_and_volume_prune(engine):

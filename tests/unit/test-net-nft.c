@@ -22,6 +22,7 @@
 
 #include "basic/error.h"
 #include "net/nft.h"
+#include "netns.h"
 #include "tap.h"
 
 static pid_t pids[32];
@@ -36,25 +37,8 @@ static void track(pid_t pid)
 /* A process sitting in a new network namespace: a "container". */
 static pid_t ns_new(void)
 {
-        int p[2];
-        pid_t pid;
-        char c;
+        pid_t pid = netns_child();
 
-        if (pipe(p) < 0)
-                return -1;
-        pid = fork();
-        if (pid == 0) {
-                close(p[0]);
-                if (unshare(CLONE_NEWNET) < 0)
-                        _exit(1);
-                (void) !write(p[1], "x", 1);
-                for (;;)
-                        pause();
-        }
-        close(p[1]);
-        if (pid < 0 || read(p[0], &c, 1) != 1)
-                pid = -1;
-        close(p[0]);
         if (pid > 0)
                 track(pid);
         return pid;

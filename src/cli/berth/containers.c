@@ -784,12 +784,22 @@ static int parse_since(const char *flag, const char *s, int64_t *ret)
         }
         t = parse_time(s);
         if (t != (time_t) -1) {
-                *ret = (int64_t) t * 1000000000;
+                /* RFC 3339 to the nanosecond, as the log lines carry it */
+                const char *frac = strchr(s, '.');
+                int64_t ns = 0, scale = 100000000;
+                for (const char *p = frac ? frac + 1 : ""; *p >= '0' && *p <= '9' && scale; p++, scale /= 10)
+                        ns += (*p - '0') * scale;
+                *ret = (int64_t) t * 1000000000 + ns;
                 return 0;
         }
         if (parse_duration(flag, s, &d, &err) < 0)
                 return cli_fail(&err);
-        *ret = (int64_t) time(NULL) * 1000000000 - d;
+        {
+                /* to the nanosecond: whole seconds would move the cut by up to one */
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                *ret = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec - d;
+        }
         return 0;
 }
 
