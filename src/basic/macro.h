@@ -13,6 +13,9 @@
 #define _likely_(x) __builtin_expect(!!(x), 1)
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 
+/* PATH when none is set: the runtime's for processes, the engine's lookups. */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 static inline void freep(void *p)

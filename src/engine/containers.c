@@ -110,6 +110,28 @@ void containers_free(struct container *v, size_t n)
         free(v);
 }
 
+/* ---- cgroups ---------------------------------------------------------- */
+
+/* A cgroup of its own at the root of each hierarchy, "/berth-ID", rather
+ * than below a shared "/berth": delete removes all of it, and nothing is
+ * left on the host when the last container goes. */
+char *container_cgroup(const struct container *c)
+{
+        return xasprintf("/berth-%s", c->id);
+}
+
+bool cgroup2_only(void)
+{
+        return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+}
+
+char *container_cgroup_dir(const struct container *c, const char *controller)
+{
+        if (!controller || cgroup2_only())
+                return xasprintf("/sys/fs/cgroup/berth-%s", c->id);
+        return xasprintf("/sys/fs/cgroup/%s/berth-%s", controller, c->id);
+}
+
 /* ---- status ---------------------------------------------------------- */
 
 void container_status_load(struct container *c)
@@ -367,7 +389,7 @@ static char *new_id(void)
 static bool find_in_path(const char *name, char **ret)
 {
         const char *path = getenv("PATH");
-        _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        _cleanup_free_ char *copy = xstrdup(path && *path ? path : DEFAULT_PATH);
         char *save = NULL;
 
         for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {

@@ -62,11 +62,11 @@ static void croot_close(struct croot *r)
         r->lock = -EBADF;
 }
 
-/* Is PID's cgroup C's ("/berth/ID", on any hierarchy)? */
+/* Is PID's cgroup C's (container_cgroup(), on any hierarchy)? */
 static bool pid_in_container_cgroup(pid_t pid, const struct container *c)
 {
         _cleanup_free_ char *path = xasprintf("/proc/%d/cgroup", (int) pid), *data = NULL;
-        _cleanup_free_ char *want = xasprintf("/berth/%s", c->id);
+        _cleanup_free_ char *want = container_cgroup(c);
         size_t wl = strlen(want);
 
         if (read_full_file_at(AT_FDCWD, path, 1 << 20, &data, NULL) < 0)
@@ -1022,6 +1022,19 @@ static int write_tar(struct cp_ctx *x, const struct cp_src *s, int out_fd)
         return r;
 }
 
+/* The end of a copy, whatever R says: its byte count, everything released. */
+static int cp_finish(struct cp_ctx *x, struct cp_src *s, struct cp_dest *d, struct croot *root, uint64_t *ret_bytes,
+                     int r)
+{
+        if (r >= 0 && ret_bytes)
+                *ret_bytes = x->bytes;
+        cp_src_clear(s);
+        cp_dest_clear(d);
+        cp_ctx_done(x);
+        croot_close(root);
+        return r;
+}
+
 int engine_cp_from(struct engine *e, struct container *c, const char *path, const char *dest, int out_fd,
                    unsigned flags, uint64_t *ret_bytes, struct error *err)
 {
@@ -1044,13 +1057,7 @@ int engine_cp_from(struct engine *e, struct container *c, const char *path, cons
                 if (r >= 0)
                         r = place(&x, &s, &d, dest);
         }
-        if (r >= 0 && ret_bytes)
-                *ret_bytes = x.bytes;
-        cp_src_clear(&s);
-        cp_dest_clear(&d);
-        cp_ctx_done(&x);
-        croot_close(&root);
-        return r;
+        return cp_finish(&x, &s, &d, &root, ret_bytes, r);
 }
 
 int engine_cp_to(struct engine *e, struct container *c, const char *src, int in_fd, const char *path,
@@ -1083,11 +1090,5 @@ int engine_cp_to(struct engine *e, struct container *c, const char *src, int in_
                         r = tar_extract(&x, in_fd, root.fd, path);
         } else if (r >= 0)
                 r = place(&x, &s, &d, path);
-        if (r >= 0 && ret_bytes)
-                *ret_bytes = x.bytes;
-        cp_src_clear(&s);
-        cp_dest_clear(&d);
-        cp_ctx_done(&x);
-        croot_close(&root);
-        return r;
+        return cp_finish(&x, &s, &d, &root, ret_bytes, r);
 }

@@ -81,5 +81,12 @@ int userns_open(const struct userns_range *u, struct error *err);
 int userns_prepare_dirs(struct engine *e, const struct container *c, const struct userns_range *u,
                         struct error *err);
 
+/* C's cgroupsPath ("/berth-ID"); its directory in CONTROLLER's v1
+ * hierarchy, or the v2 one when the host has only cgroup2 (or CONTROLLER
+ * is NULL); malloc'd. */
+char *container_cgroup(const struct container *c);
+char *container_cgroup_dir(const struct container *c, const char *controller);
+bool cgroup2_only(void);
+
 /* Paths: malloc'd. */
 char *engine_path(const struct engine *e, const char *fmt, ...) _printf_(2, 3);

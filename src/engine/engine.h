@@ -116,9 +116,9 @@ struct exec_opts {
         const char *workdir, *user;
         bool tty, interactive, detach, privileged;
 };
-/* Run a process in running container C with stdio IN/OUT/ERR; returns
- * its exit code (126/127 when it cannot be run, as Docker), or, detached,
- * 0 once started. */
+/* Run a process in running container C with our stdio; returns its exit
+ * code, or, detached, 0 once started.  A command not found in the
+ * container is ENOENT ("executable file not found"), before anything runs. */
 int engine_exec(struct engine *e, struct container *c, const struct exec_opts *o, struct error *err);
 
 struct logs_opts {

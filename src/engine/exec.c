@@ -17,7 +17,7 @@
  * (the container's), resolved inside its root file system? */
 static bool command_exists(int rootfd, const char *prog, const char *path)
 {
-        _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        _cleanup_free_ char *copy = xstrdup(path && *path ? path : DEFAULT_PATH);
         struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
         char *save = NULL;
 
@@ -70,8 +70,8 @@ int engine_exec(struct engine *e, struct container *c, const struct exec_opts *o
                                                                           : "not running");
         rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd >= 0 && !command_exists(rootfd, o->argv[0], path)) {
-                error_setx(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", o->argv[0]);
-                return 126; /* Docker's exec: the command cannot be run */
+                return error_setx(err, ENOENT, "exec: \"%s\": executable file not found in $PATH",
+                                  o->argv[0]);
         }
         strv_push(&argv, xstrdup("exec"));
         if (o->tty)

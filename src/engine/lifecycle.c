@@ -35,7 +35,6 @@ char **engine_runtime_argv(struct engine *e, const struct container *c)
         strv_push(&v, xstrdup(c->runtime));
         strv_push(&v, xstrdup("--root"));
         strv_push(&v, xasprintf("%s/%s", e->run_dir, base));
-        (void) mkdir(v[2], 0700);
         return v;
 }
 
@@ -208,11 +207,6 @@ static char *find_helper(struct engine *e, const char *env, const char *name)
         return xasprintf("/usr/libexec/berth/%s", name);
 }
 
-static bool cgroup2_only(void)
-{
-        return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-}
-
 static char *hostname_of(const struct container *c)
 {
         const char *h = jstr(jget(c->config, "Config"), "Hostname");
@@ -337,15 +331,15 @@ static int populate_volumes(struct engine *e, const struct container *c, struct 
         return 0;
 }
 
-static int write_config(struct engine *e, const struct container *c, const char *hostname, struct error *err)
+static int write_config(struct engine *e, const struct container *c, json_object *image_config, struct error *err)
 {
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir), *bundle = xasprintf("%s/bundle", c->dir);
         _cleanup_free_ char *hosts = xasprintf("%s/hosts", c->dir), *hn = xasprintf("%s/hostname", c->dir);
-        _cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", c->dir), *cg = xasprintf("/berth/%s", c->id);
+        _cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", c->dir), *cg = container_cgroup(c);
         _cleanup_free_ char *init = find_helper(e, "BERTH_INIT", "berth-init");
         _cleanup_free_ char *path = xasprintf("%s/bundle/config.json", c->dir);
         _cleanup_close_ int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        json_object *image_config = NULL, *spec = NULL;
+        json_object *spec = NULL;
         struct ocispec_env env = {
                 .id = c->id, .rootfs = rootfs, .rootfs_fd = rfd, .volumes_dir = e->volumes_dir,
                 .hosts_file = hosts, .hostname_file = hn, .resolv_file = resolv, .init_path = init,
@@ -355,7 +349,6 @@ static int write_config(struct engine *e, const struct container *c, const char 
         const char *s;
         int r;
 
-        (void) hostname;
         if (container_userns(c, &u) > 0 && u.container == 0) {
                 env.userns_uid = env.userns_gid = u.host;
                 env.userns_count = u.count;
@@ -364,10 +357,7 @@ static int write_config(struct engine *e, const struct container *c, const char 
                 return error_set(err, errno, "open `%s`", rootfs);
         if (mkdir(bundle, 0700) < 0 && errno != EEXIST)
                 return error_set(err, errno, "create `%s`", bundle);
-        r = engine_image_config(e, c->image_id, &image_config, err);
-        if (r >= 0)
-                r = ocispec_build(c->config, image_config, &env, &spec, err);
-        json_object_put(image_config);
+        r = ocispec_build(c->config, image_config, &env, &spec, err);
         if (r < 0)
                 return r;
         s = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
@@ -376,19 +366,17 @@ static int write_config(struct engine *e, const struct container *c, const char 
         return r < 0 ? error_set(err, -r, "write `%s`", path) : 0;
 }
 
-static json_object *health_json(struct engine *e, const struct container *c)
+/* The health check of the container, else of the image; NULL: none. */
+static json_object *health_json(const struct container *c, json_object *image_config)
 {
-        json_object *hc = jget(jget(c->config, "Config"), "Healthcheck"), *test, *h, *image_config = NULL;
-        json_object *v;
+        json_object *hc = jget(jget(c->config, "Config"), "Healthcheck"), *test, *h, *v;
 
-        if (!hc && engine_image_config(e, c->image_id, &image_config, NULL) >= 0)
+        if (!hc)
                 hc = jget(image_config, "Healthcheck");
         test = jget(hc, "Test");
         if (!json_object_is_type(test, json_type_array) || json_object_array_length(test) < 2 ||
-            strcmp(json_object_get_string(json_object_array_get_idx(test, 0)), "NONE") == 0) {
-                json_object_put(image_config);
+            strcmp(json_object_get_string(json_object_array_get_idx(test, 0)), "NONE") == 0)
                 return NULL;
-        }
         h = json_object_new_object();
         json_object_object_add(h, "test", json_object_get(test));
         v = jget(hc, "Interval");
@@ -404,21 +392,18 @@ static json_object *health_json(struct engine *e, const struct container *c)
         v = jget(hc, "Retries");
         json_object_object_add(h, "retries",
                                json_object_new_int(v && json_object_get_int(v) > 0 ? json_object_get_int(v) : 3));
-        json_object_put(image_config);
         return h;
 }
 
-static int stop_signal_of(struct engine *e, const struct container *c)
+static int stop_signal_of(const struct container *c, json_object *image_config)
 {
         const char *s = jstr(jget(c->config, "Config"), "StopSignal");
-        json_object *image_config = NULL;
         int sig = SIGTERM;
 
-        if ((!s || !*s) && engine_image_config(e, c->image_id, &image_config, NULL) >= 0)
+        if (!s || !*s)
                 s = jstr(image_config, "StopSignal");
         if (s && *s && parse_signal("StopSignal", s, &sig, NULL) < 0)
                 sig = SIGTERM;
-        json_object_put(image_config);
         return sig;
 }
 
@@ -429,25 +414,33 @@ static int stop_timeout_of(const struct container *c)
         return t && json_object_is_type(t, json_type_int) ? json_object_get_int(t) : 10;
 }
 
-static int write_monitor_config(struct engine *e, const struct container *c, bool wait_attach, struct error *err)
+static int write_monitor_config(struct engine *e, const struct container *c, json_object *image_config,
+                                bool wait_attach, struct error *err)
 {
         json_object *cfg = jget(c->config, "Config"), *host = jget(c->config, "HostConfig");
         json_object *restart = jget(host, "RestartPolicy"), *logc = jget(jget(host, "LogConfig"), "Config");
-        json_object *m = json_object_new_object(), *a = json_object_new_array(), *oom = json_object_new_array();
-        json_object *o = json_object_new_object(), *exit_cmd = json_object_new_array();
+        const char *max_size = jstr(logc, "max-size"), *max_file = jstr(logc, "max-file");
+        json_object *m, *a, *oom, *o, *exit_cmd;
         _cleanup_strv_free_ char **rt = engine_runtime_argv(e, c);
         _cleanup_free_ char *log = xasprintf("%s/ctr.log", c->dir), *path = xasprintf("%s/monitor.json", c->dir);
         _cleanup_free_ char *self = NULL, *cg = NULL;
-        const char *max_size = jstr(logc, "max-size"), *max_file = jstr(logc, "max-file");
         int64_t size = 10 << 20, files = 3;
         const char *s;
         int r;
 
-        if (max_size && parse_bytes("--log-opt max-size", max_size, &size, err) < 0)
-                return json_object_put(m), json_object_put(a), json_object_put(oom), json_object_put(o),
-                       json_object_put(exit_cmd), -EINVAL;
+        r = max_size ? parse_bytes("--log-opt max-size", max_size, &size, err) : 0;
+        if (r < 0)
+                return r;
         if (max_file)
                 files = atoi(max_file) > 0 ? atoi(max_file) : 1;
+        /* the runtime's --root, which the monitor's first call needs */
+        if (mkdir(rt[2], 0700) < 0 && errno != EEXIST)
+                return error_set(err, errno, "create `%s`", rt[2]);
+        m = json_object_new_object();
+        a = json_object_new_array();
+        oom = json_object_new_array();
+        o = json_object_new_object();
+        exit_cmd = json_object_new_array();
         json_object_object_add(m, "id", json_object_new_string(c->id));
         json_object_object_add(m, "runtime", json_object_new_string(rt[0]));
         json_object_array_add(a, json_object_new_string(rt[1]));
@@ -463,11 +456,13 @@ static int write_monitor_config(struct engine *e, const struct container *c, boo
         json_object_object_add(m, "restart", json_object_new_string(s && *s ? s : "no"));
         json_object_object_add(m, "restart_max", json_object_new_int(json_object_get_int(jget(restart,
                                                                                             "MaximumRetryCount"))));
-        json_object_object_add(m, "stop_signal", json_object_new_int(stop_signal_of(e, c)));
+        json_object_object_add(m, "stop_signal", json_object_new_int(stop_signal_of(c, image_config)));
         json_object_object_add(m, "stop_timeout", json_object_new_int(stop_timeout_of(c)));
-        json_object_object_add(m, "health", health_json(e, c));
-        cg = cgroup2_only() ? xasprintf("/sys/fs/cgroup/berth/%s/memory.events", c->id)
-                            : xasprintf("/sys/fs/cgroup/memory/berth/%s/memory.oom_control", c->id);
+        json_object_object_add(m, "health", health_json(c, image_config));
+        {
+                _cleanup_free_ char *dir = container_cgroup_dir(c, "memory");
+                cg = xasprintf("%s/%s", dir, cgroup2_only() ? "memory.events" : "memory.oom_control");
+        }
         json_object_object_add(o, "path", json_object_new_string(cg));
         json_object_object_add(o, "key", json_object_new_string("oom_kill"));
         json_object_array_add(oom, o);
@@ -530,17 +525,22 @@ static int spawn_monitor(struct engine *e, const struct container *c, char **ret
 static int do_start(struct engine *e, struct container *c, bool wait_attach, struct error *err)
 {
         _cleanup_free_ char *hostname = hostname_of(c), *line = NULL;
+        json_object *image_config = NULL;
         int r;
 
-        r = container_mount_rootfs(e, c, err);
+        /* the image's config, read once for the OCI config and the monitor's */
+        r = engine_image_config(e, c->image_id, &image_config, err);
+        if (r >= 0)
+                r = container_mount_rootfs(e, c, err);
         if (r >= 0)
                 r = populate_volumes(e, c, err);
         if (r >= 0)
                 r = write_etc_files(c, hostname, err);
         if (r >= 0)
-                r = write_config(e, c, hostname, err);
+                r = write_config(e, c, image_config, err);
         if (r >= 0)
-                r = write_monitor_config(e, c, wait_attach, err);
+                r = write_monitor_config(e, c, image_config, wait_attach, err);
+        json_object_put(image_config);
         if (r >= 0)
                 r = spawn_monitor(e, c, &line, err);
         if (r >= 0 && strncmp(line, "error ", 6) == 0)
@@ -704,6 +704,16 @@ int engine_attach_stream(int fd, const char *streams, int in_fd, int out_fd, int
 
 /* ---- stop, kill, pause, wait, remove ---------------------------------- */
 
+/* After the last MON_EXIT: the monitor closes its socket, then releases its
+ * lock (and execs the cleanup).  Wait up to 2 s for that, then reload C's
+ * status. */
+static void monitor_gone(struct container *c)
+{
+        for (int i = 0; i < 2000 && container_monitor_alive(c); i++)
+                usleep(1000);
+        container_status_load(c);
+}
+
 int engine_stop(struct engine *e, struct container *c, int sig, int timeout, struct error *err)
 {
         char payload[64];
@@ -719,10 +729,7 @@ int engine_stop(struct engine *e, struct container *c, int sig, int timeout, str
         }
         if (r < 0)
                 return r;
-        /* the monitor closes the socket, then releases its lock */
-        for (int i = 0; i < 2000 && container_monitor_alive(c); i++)
-                usleep(1000);
-        container_status_load(c);
+        monitor_gone(c);
         return engine_reconcile(e, c, err);
 }
 
@@ -768,9 +775,7 @@ int engine_wait(struct engine *e, struct container *c, int *ret_code, struct err
                                 return 0;
                         }
                 }
-                for (int i = 0; i < 2000 && container_monitor_alive(c); i++)
-                        usleep(1000);
-                container_status_load(c);
+                monitor_gone(c);
                 (void) engine_reconcile(e, c, NULL);
         }
         *ret_code = container_exit_code(c);

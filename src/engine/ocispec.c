@@ -18,7 +18,6 @@
 #include "engine/ocispec-internal.h"
 
 #define OCI_VERSION "1.0.2-dev"
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define INIT_PATH "/sbin/berth-init"
 #define MIN_MEMORY (6LL << 20)
 #define CPU_PERIOD 100000
@@ -245,7 +244,7 @@ static int build_env(struct build *b, json_object *process, struct error *err)
                         return error_setx(err, EINVAL, "Config.Env: invalid environment variable: %s", jidx(cenv, i));
         env = json_object_new_array();
         json_object_object_add(process, "env", env);
-        jarr_add_str(env, DEFAULT_PATH);
+        jarr_add_str(env, "PATH=" DEFAULT_PATH);
         jarr_add_str(env, hn);
         if (jobj_bool(b->config, "Tty"))
                 jarr_add_str(env, "TERM=xterm");

@@ -52,7 +52,7 @@ struct ocispec_env {
                                     * /etc/hostname, /etc/resolv.conf (NULL: not mounted) */
         const char *init_path;     /* the static init binary for "Init": bind-mounted read-only at
                                     * /sbin/berth-init and made the first argument */
-        const char *cgroup_path;   /* linux.cgroupsPath, e.g. "/berth/ID" */
+        const char *cgroup_path;   /* linux.cgroupsPath, e.g. "/berth-ID" */
         uint32_t userns_uid, userns_gid, userns_count; /* "auto": the range the engine picked */
 };
 

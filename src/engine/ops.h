@@ -14,8 +14,8 @@
 /* ---- stats.c ----------------------------------------------------------- */
 
 /* One sample of a container's resource use, raw, from its cgroup
- * ("/berth/ID": cgroup v2 at /sys/fs/cgroup/berth/ID, v1 under each
- * controller's hierarchy) and its network namespace. */
+ * (container_cgroup(): cgroup v2 at /sys/fs/cgroup/berth-ID, v1 under
+ * each controller's hierarchy) and its network namespace. */
 struct container_stats {
         bool running;         /* false: everything below is 0 */
         uint64_t sampled_ns;  /* CLOCK_MONOTONIC when it was taken */

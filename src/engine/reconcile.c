@@ -18,9 +18,12 @@ static bool runtime_knows(struct engine *e, const struct container *c)
 
 static bool needs_repair(struct engine *e, const struct container *c)
 {
+        /* the status first: an exited container costs no system call (ps) */
+        if (!container_running(c) && strcmp(container_state(c), "created") != 0)
+                return false;
         if (container_monitor_alive(c))
                 return false;
-        return container_running(c) || (strcmp(container_state(c), "created") == 0 && runtime_knows(e, c));
+        return container_running(c) || runtime_knows(e, c);
 }
 
 int container_reconcile_locked(struct engine *e, struct container *c, struct error *err)

@@ -16,22 +16,6 @@
 #include "engine/engine-internal.h"
 #include "engine/ops.h"
 
-/* The engine runs every container in cgroupsPath "/berth/ID". */
-#define CGROUP_ROOT "/sys/fs/cgroup"
-
-static bool cgroup2_only(void)
-{
-        return access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0;
-}
-
-/* CONTROLLER's directory of C (v1; NULL: the unified v2 one). */
-static char *cgroup_dir(const struct container *c, const char *controller)
-{
-        if (!controller)
-                return xasprintf(CGROUP_ROOT "/berth/%s", c->id);
-        return xasprintf(CGROUP_ROOT "/%s/berth/%s", controller, c->id);
-}
-
 static int read_small(const char *dir, const char *file, char **ret)
 {
         _cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
@@ -189,7 +173,7 @@ static uint64_t now_ns(void)
 
 static int stats_v2(const struct container *c, struct container_stats *st)
 {
-        _cleanup_free_ char *dir = cgroup_dir(c, NULL);
+        _cleanup_free_ char *dir = container_cgroup_dir(c, NULL);
         uint64_t v = 0, inactive = 0;
         int r;
 
@@ -209,8 +193,8 @@ static int stats_v2(const struct container *c, struct container_stats *st)
 
 static int stats_v1(const struct container *c, struct container_stats *st)
 {
-        _cleanup_free_ char *mem = cgroup_dir(c, "memory"), *cpu = cgroup_dir(c, "cpuacct");
-        _cleanup_free_ char *pids = cgroup_dir(c, "pids"), *blkio = cgroup_dir(c, "blkio");
+        _cleanup_free_ char *mem = container_cgroup_dir(c, "memory"), *cpu = container_cgroup_dir(c, "cpuacct");
+        _cleanup_free_ char *pids = container_cgroup_dir(c, "pids"), *blkio = container_cgroup_dir(c, "blkio");
         uint64_t v = 0, inactive = 0;
         int r;
 
@@ -225,7 +209,7 @@ static int stats_v1(const struct container *c, struct container_stats *st)
                 st->cpu_ns = v;
         else {
                 /* cpu and cpuacct mounted together */
-                _cleanup_free_ char *both = cgroup_dir(c, "cpu,cpuacct");
+                _cleanup_free_ char *both = container_cgroup_dir(c, "cpu,cpuacct");
                 if (read_u64(both, "cpuacct.usage", &v) >= 0)
                         st->cpu_ns = v;
         }

@@ -206,7 +206,7 @@ int process_resolve_exec(const struct spec_process *p, char **ret_path, struct e
         }
         path = env_get(p->env, "PATH");
         if (!path)
-                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+                path = DEFAULT_PATH;
         {
                 _cleanup_free_ char *copy = xstrdup(path);
                 char *save = NULL;

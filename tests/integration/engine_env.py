@@ -5,7 +5,8 @@
 engine`) gives an Engine: the berth CLI on a fresh --root under /tmp with
 "busybox:latest" imported from Debian's busybox-static.  At teardown every
 container is removed with `rm -f`, then the test fails if anything is left:
-a mount under the root, a cgroup /berth/ID of one of its containers, a live
+a mount under the root, a cgroup berth-ID of one of its containers (or a
+shared "berth" parent: a container's cgroup is /berth-ID), a live
 monitor, a runtime state directory.  The data root is removed last.
 """
 
@@ -19,6 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+# the suite's own: mount points below a path, deepest first; a live pid
+from conftest import mountpoints_under as mounts_under, pid_alive  # noqa: F401 (re-exported)
 
 REPO = Path(__file__).resolve().parents[2]
 BERTH = os.environ.get("BERTH_CLI") or str(REPO / "build" / "src" / "cli" / "berth")
@@ -124,34 +128,19 @@ class Engine:
             return 0
 
 
-def mounts_under(prefix):
-    prefix = str(prefix).rstrip("/")
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4].replace("\\040", " ")
-            if mp == prefix or mp.startswith(prefix + "/"):
-                out.append(mp)
-    return out
-
-
 def cgroups_of(ids):
-    found = []
-    for base in ("/sys/fs/cgroup",):
-        for ctrl in os.listdir(base):
-            for cid in ids:
-                for p in (f"{base}/{ctrl}/berth/{cid}", f"{base}/berth/{cid}"):
-                    if os.path.isdir(p):
-                        found.append(p)
+    """The cgroups of containers IDS, in every hierarchy."""
+    base = "/sys/fs/cgroup"
+    found = [f"{base}/berth-{cid}" for cid in ids if os.path.isdir(f"{base}/berth-{cid}")]
+    for ctrl in os.listdir(base):
+        found += [f"{base}/{ctrl}/berth-{cid}" for cid in ids if os.path.isdir(f"{base}/{ctrl}/berth-{cid}")]
     return sorted(set(found))
 
 
-def pid_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1].split()[0] != "Z"
-    except OSError:
-        return False
+def shared_parents():
+    """A "berth" cgroup in any hierarchy: the engine makes none."""
+    base = "/sys/fs/cgroup"
+    return [p for p in [f"{base}/berth", *(f"{base}/{c}/berth" for c in os.listdir(base))] if os.path.isdir(p)]
 
 
 _IMAGE_CACHE = {}
@@ -185,6 +174,7 @@ def managed_engine(source, *import_args, prefix=TMP_PREFIX):
     os.chmod(root, 0o755)
     e = Engine(root)
     e.run("import", *import_args, source, "busybox:latest")
+    parents_before = set(shared_parents())
     seen = set()
     try:
         yield e
@@ -215,9 +205,9 @@ def managed_engine(source, *import_args, prefix=TMP_PREFIX):
         left = mounts_under(root)
         if left:
             problems.append(f"mounts left: {left}")
-            for mp in reversed(left):
+            for mp in left:  # deepest first
                 subprocess.run(["umount", "-l", mp])
-        cgs = cgroups_of(seen)
+        cgs = cgroups_of(seen) + sorted(set(shared_parents()) - parents_before)
         if cgs:
             problems.append(f"cgroups left: {cgs}")
             for p in cgs:

@@ -173,7 +173,7 @@ def host_memory():
 
 
 def cg(controller, cid):
-    return CGROUP / "berth" / cid if CGROUP2 else CGROUP / controller / "berth" / cid
+    return CGROUP / f"berth-{cid}" if CGROUP2 else CGROUP / controller / f"berth-{cid}"
 
 
 def cg_read(controller, cid, name):

@@ -505,16 +505,16 @@ test_engine() {
         check "engine: import an image" sh -c "$B import -c 'CMD [\"sh\"]' $img busybox >/dev/null"
         is "$($B run --rm busybox echo hello 2>&1)" hello "engine: run --rm prints what the container said"
         id=$($B run -d --memory 64m --pids-limit 20 --cpus 0.5 busybox sleep 1000 2>&1)
-        is "$(cat "$CG/berth/$id/memory.max" 2>&1)" 67108864 "engine: --memory is memory.max"
-        is "$(cat "$CG/berth/$id/pids.max" 2>&1)" 20 "engine: --pids-limit is pids.max"
-        is "$(cat "$CG/berth/$id/cpu.max" 2>&1)" "50000 100000" "engine: --cpus is cpu.max"
+        is "$(cat "$CG/berth-$id/memory.max" 2>&1)" 67108864 "engine: --memory is memory.max"
+        is "$(cat "$CG/berth-$id/pids.max" 2>&1)" 20 "engine: --pids-limit is pids.max"
+        is "$(cat "$CG/berth-$id/cpu.max" 2>&1)" "50000 100000" "engine: --cpus is cpu.max"
         stats=$($B stats --no-stream --format json "$id" 2>&1)
         case "$stats" in
         *'"MemUsage":"'*' / 64MiB"'*'"PIDs":"1"'*) pass "engine: stats reads the v2 cgroup" ;;
         *) fail "engine: stats reads the v2 cgroup"; diag "$stats" ;;
         esac
         check "engine: rm -f" sh -c "$B rm -f $id >/dev/null"
-        check "engine: rm leaves no cgroup" test ! -e "$CG/berth/$id"
+        check "engine: rm leaves no cgroup" test ! -e "$CG/berth-$id"
         $B run -d --name hog --memory 8m --memory-swap 8m busybox sh -c 'x=a; while true; do x=$x$x; done' \
                 >/dev/null 2>&1
         is "$($B wait hog 2>&1)" 137 "engine: the OOM-killed container exits 137"
@@ -551,9 +551,9 @@ main() {
         done
         left=$(rt list -q 2>&1)
         is "$left" "" "no containers left in the state directory"
-        left=$(find "$CG/$PARENT" "$CG/berth" -mindepth 1 -type d 2> /dev/null)
-        is "$left" "" "no cgroups left below $CG/$PARENT and $CG/berth"
-        rmdir "$CG/$PARENT" "$CG/berth" 2> /dev/null
+        left=$(find "$CG/$PARENT" -mindepth 1 -type d 2> /dev/null; ls -d "$CG"/berth* 2> /dev/null | grep -v "^$CG/$PARENT\$")
+        is "$left" "" "no cgroups left below $CG/$PARENT, nor any $CG/berth*"
+        rmdir "$CG/$PARENT" 2> /dev/null
         echo "1..$n"
         [ "$failures" = 0 ]
 }

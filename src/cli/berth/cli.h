@@ -68,14 +68,14 @@ struct container;
 int cli_engine(struct engine **ret);
 /* Attach our stdio (IN: stdin too; TTY: raw mode) to C's monitor on FD
  * until it exits; its exit code (125 when unknown). */
-int cli_attach(struct engine *e, struct container *c, int fd, bool in, bool tty);
+int cli_attach(const struct container *c, int fd, bool in, bool tty);
 /* run/create's pull of a missing image WHAT: status on stderr; 0 or 1
  * (the error printed). */
 int cli_pull_missing(const char *what);
 /* Docker's run exit codes for an error: 125, 126 or 127. */
 int cli_run_code(const struct error *err);
 /* A container as `inspect` shows it. */
-struct json_object *cli_container_json(struct engine *e, const struct container *c);
+struct json_object *cli_container_json(const struct container *c);
 /* An image as `image inspect` shows it, or NULL with ERR. */
 struct json_object *cli_image_json(struct store *s, const char *what, struct error *err);
 /* "Up 5 seconds", "Exited (0) 3 seconds ago"; Docker's human durations. */

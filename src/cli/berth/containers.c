@@ -142,7 +142,7 @@ static json_object *jstring(const char *s)
         return json_object_new_string(s ? s : "");
 }
 
-json_object *cli_container_json(struct engine *e, const struct container *c)
+json_object *cli_container_json(const struct container *c)
 {
         json_object *o = json_object_new_object(), *st = json_object_new_object(), *mounts = json_object_new_array();
         json_object *hm = jget(jget(c->config, "HostConfig"), "Mounts"), *h = jget(c->status, "health");
@@ -230,7 +230,6 @@ json_object *cli_container_json(struct engine *e, const struct container *c)
                 json_object_object_add(o, "NetworkSettings", ns);
         }
         json_object_put(spec);
-        (void) e;
         return o;
 }
 
@@ -454,7 +453,7 @@ int cmd_start(int argc, char **argv)
                         r = cli_fail(&err);
                 } else {
                         tty = jget(jget(ct.config, "Config"), "Tty");
-                        r = cli_attach(e, &ct, fd, in, json_object_get_boolean(tty));
+                        r = cli_attach(&ct, fd, in, json_object_get_boolean(tty));
                         close(fd);
                 }
                 container_clear(&ct);
@@ -710,7 +709,7 @@ static int inspect(int argc, char **argv, const char *type)
                 json_object *o = NULL;
                 if (!type || strcmp(type, "container") == 0) {
                         if (engine_lookup(e, argv[i], &ct, &err) >= 0)
-                                o = cli_container_json(e, &ct);
+                                o = cli_container_json(&ct);
                         container_clear(&ct);
                 }
                 if (!o && (!type || strcmp(type, "image") == 0) && (!err.code || err.code == ENOENT)) {
@@ -871,7 +870,7 @@ int cmd_attach(int argc, char **argv)
         } else {
                 json_object *cfg = jget(ct.config, "Config");
                 bool in = !no_stdin && json_object_get_boolean(jget(cfg, "OpenStdin"));
-                r = cli_attach(e, &ct, fd, in, json_object_get_boolean(jget(cfg, "Tty")));
+                r = cli_attach(&ct, fd, in, json_object_get_boolean(jget(cfg, "Tty")));
                 close(fd);
         }
         container_clear(&ct);

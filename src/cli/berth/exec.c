@@ -53,9 +53,9 @@ int cmd_exec(int argc, char **argv)
                 }
         }
         if (argc - optind < 2)
-                return cli_usage("exec: requires at least 2 arguments (CONTAINER COMMAND...)") ? 125 : 125;
+                return cli_usage("exec: requires at least 2 arguments (CONTAINER COMMAND...)"), 125;
         if (o.tty && o.interactive && !o.detach && !isatty(0))
-                return cli_usage("the input device is not a TTY") ? 125 : 125;
+                return cli_usage("the input device is not a TTY (leave out -t)"), 125;
         o.env = env;
         o.argv = argv + optind + 1;
         if (cli_engine(&e))
@@ -63,10 +63,9 @@ int cmd_exec(int argc, char **argv)
         r = engine_lookup(e, argv[optind], &ct, &err);
         if (r >= 0)
                 r = engine_exec(e, &ct, &o, &err);
-        if (r < 0 || err.msg) {
-                int code = r < 0 ? 125 : r;
-                if (r < 0 && err.code == ENOENT && strstr(err.msg ? err.msg : "", "no such container") == NULL)
-                        code = 126;
+        if (r < 0) {
+                /* Docker's exec: 126 for a command that cannot be run, 125 for the rest */
+                int code = strstr(err.msg ? err.msg : "", "executable file not found") ? 126 : 125;
                 cli_fail(&err);
                 r = code;
         }

@@ -405,7 +405,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                         return r > 125 ? r : 125; /* Docker: a bad flag is the engine's error */
         }
         if (optind >= argc)
-                return cli_usage("%s: requires at least 1 argument (IMAGE)", argv[0]) ? 125 : 125;
+                return cli_usage("%s: requires at least 1 argument (IMAGE)", argv[0]), 125;
         if (a->rm) {
                 json_object *rp = NULL, *nm = NULL;
                 if (json_object_object_get_ex(a->host, "RestartPolicy", &rp) &&
@@ -508,7 +508,7 @@ static int proxy_signals(sigset_t *old)
 
 /* Attach the terminal or our stdio to C (through FD) until it exits;
  * its exit code. */
-int cli_attach(struct engine *e, struct container *c, int fd, bool in, bool tty)
+int cli_attach(const struct container *c, int fd, bool in, bool tty)
 {
         struct error err = ERROR_INIT;
         struct termios saved, raw;
@@ -530,8 +530,6 @@ int cli_attach(struct engine *e, struct container *c, int fd, bool in, bool tty)
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (r < 0)
                 return fail125(&err);
-        (void) e;
-        (void) c;
         if (code == ENGINE_DETACHED) {
                 fprintf(stderr, "\r\nberth: detached from %s (it runs on; berth attach to come back)\r\n",
                         c->name);
@@ -558,7 +556,7 @@ int cmd_run(int argc, char **argv)
         tty = json_object_object_get_ex(a.config, "Tty", &v) && json_object_get_boolean(v);
         if (tty && in && !a.detach && !isatty(0)) {
                 json_object_put(a.body);
-                return cli_usage("the input device is not a TTY") ? 125 : 125;
+                return cli_usage("the input device is not a TTY (leave out -t, or run from a terminal)"), 125;
         }
         r = open_engine(&e);
         if (r) {
@@ -581,14 +579,13 @@ int cmd_run(int argc, char **argv)
                 printf("%s\n", c.id);
                 goto out;
         }
-        r = cli_attach(e, &c, fd, in, tty);
+        r = cli_attach(&c, fd, in, tty);
         close(fd);
         if (a.rm) {
                 struct container again = {};
                 /* the monitor's cleanup may have removed it already */
                 if (engine_lookup(e, c.id, &again, NULL) >= 0) {
-                        if (engine_wait(e, &again, &(int) { 0 }, NULL) >= 0)
-                                (void) engine_remove(e, &again, true, true, NULL);
+                        (void) engine_remove(e, &again, true, true, NULL);
                         container_clear(&again);
                 }
         }

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
                 (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         /* PATH may be missing altogether (Podman calls kill and delete so) */
         if (!getenv("PATH"))
-                setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+                setenv("PATH", DEFAULT_PATH, 1);
         while ((c = getopt_long_only(argc, argv, "+vh", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'r':
