@@ -15,7 +15,7 @@
 #include "basic/fileio.h"
 #include "basic/rm-rf.h"
 #include "basic/timefmt.h"
-#include "engine/engine-internal.h"
+#include "engine/network-internal.h"
 #include "engine/ocispec.h"
 #include "image/image.h"
 
@@ -100,6 +100,7 @@ void container_clear(struct container *c)
         free(c->dir);
         json_object_put(c->config);
         json_object_put(c->status);
+        json_object_put(c->network);
         *c = (struct container) {};
 }
 
@@ -134,17 +135,27 @@ char *container_cgroup_dir(const struct container *c, const char *controller)
 
 /* ---- status ---------------------------------------------------------- */
 
+json_object *engine_json_load(const char *path)
+{
+        _cleanup_free_ char *data = NULL;
+        json_object *o = NULL;
+
+        if (read_full_file_at(AT_FDCWD, path, 1 << 20, &data, NULL) >= 0)
+                o = json_tokener_parse(data);
+        if (o && !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                o = NULL;
+        }
+        return o;
+}
+
 void container_status_load(struct container *c)
 {
         _cleanup_free_ char *path = xasprintf("%s/status.json", c->dir);
-        _cleanup_free_ char *data = NULL;
 
         json_object_put(c->status);
-        c->status = NULL;
-        if (read_full_file_at(AT_FDCWD, path, 1 << 20, &data, NULL) >= 0)
-                c->status = json_tokener_parse(data);
-        if (!json_object_is_type(c->status, json_type_object)) {
-                json_object_put(c->status);
+        c->status = engine_json_load(path);
+        if (!c->status) {
                 c->status = json_object_new_object();
                 json_object_object_add(c->status, "state", json_object_new_string("created"));
         }
@@ -247,6 +258,7 @@ static int container_from_row(sqlite3_stmt *st, void *row, void *userdata, struc
                 return r;
         }
         container_status_load(c);
+        container_network_load(c);
         return 0;
 }
 
@@ -374,7 +386,7 @@ int engine_rename(struct engine *e, struct container *c, const char *name, struc
 
 /* ---- create ---------------------------------------------------------- */
 
-static char *new_id(void)
+char *engine_new_id(void)
 {
         uint8_t b[32];
         char *id = xmalloc(65);
@@ -540,7 +552,7 @@ static int prepare_mounts(struct engine *e, const char *id, json_object *mounts,
                         continue;
                 anon = !*source;
                 if (anon) {
-                        _cleanup_free_ char *name = new_id();
+                        _cleanup_free_ char *name = engine_new_id();
                         json_object_object_add(m, "Source", json_object_new_string(name));
                         source = json_object_get_string(obj_get(m, "Source"));
                 }
@@ -586,6 +598,8 @@ static int insert_row(struct engine *e, const struct container *c, json_object *
                                   err);
         if (r >= 0)
                 r = store_image_use(e->store, c->id, c->image_id, err);
+        if (r >= 0)
+                r = container_endpoints_create(e, c, err);
         if (r >= 0)
                 r = prepare_mounts(e, c->id, mounts, made, err);
         if (r >= 0) {
@@ -643,7 +657,7 @@ int engine_create(struct engine *e, json_object *create, const char *name, struc
         add_image_labels(config, image_config);
         json_object_put(image_config);
 
-        c.id = new_id();
+        c.id = engine_new_id();
         c.name = name ? xstrdup(name) : container_name_generate(e);
         c.created = time_now_rfc3339();
         c.dir = xasprintf("%s/%s", e->containers_dir, c.id);

@@ -11,7 +11,25 @@ struct engine {
         char *self_dir;
 };
 
+/* KEY of object O (NULL when O is not an object or has no KEY), and the
+ * same when it is a string. */
+static inline json_object *jget(json_object *o, const char *key)
+{
+        json_object *v = NULL;
+
+        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static inline const char *jstr(json_object *o, const char *key)
+{
+        json_object *v = jget(o, key);
+
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
 /* containers.c */
+/* The JSON object in file PATH; NULL when it is missing or not an object. */
+json_object *engine_json_load(const char *path);
 /* Load C's status.json into C->status ({"state": "created"} when missing). */
 void container_status_load(struct container *c);
 /* Write STATUS as C's status.json (atomically). */
@@ -87,6 +105,9 @@ int userns_prepare_dirs(struct engine *e, const struct container *c, const struc
 char *container_cgroup(const struct container *c);
 char *container_cgroup_dir(const struct container *c, const char *controller);
 bool cgroup2_only(void);
+
+/* A new random id: 64 hex characters. */
+char *engine_new_id(void);
 
 /* Paths: malloc'd. */
 char *engine_path(const struct engine *e, const char *fmt, ...) _printf_(2, 3);

@@ -48,6 +48,7 @@ struct container {
         json_object *config;     /* the create body (ocispec.h) */
         json_object *status;     /* status.json, reconciled (monitor.h) */
         char *dir;               /* <root>/containers/ID */
+        json_object *network;    /* network.json while attached to bridge networks (see networks below), else NULL */
 };
 void container_clear(struct container *c);
 void containers_free(struct container *v, size_t n);
@@ -151,3 +152,81 @@ int volume_remove(struct engine *e, const char *name, bool force, struct error *
 /* Remove every volume no container uses (ALL: named ones too; else only
  * anonymous ones, as Docker 23+); *RET_NAMES gets their names. */
 int volume_prune(struct engine *e, bool all, char ***ret_names, struct error *err);
+
+/* ---- networks (network.c: the database; netattach.c: the kernel) ----
+ *
+ * A network is a Linux bridge with a subnet (IPv4, and IPv6 with --ipv6),
+ * NAT to the outside unless internal, isolated from berth's other
+ * networks.  Its rows live in the tables networks and endpoints; each
+ * container has one endpoint per network it joins (its address, MAC and
+ * aliases, kept from create to rm).  The bridge and the network's nftables
+ * rules exist while a running container is attached; the last one to go
+ * takes them with it.  "bridge" is the default network, made on first
+ * use with a subnet that overlaps no route of the host; "host" and "none"
+ * are listed as pseudo networks (drivers "host" and "null") and are not
+ * rows.
+ *
+ * A running container on bridge networks has <root>/run/netns/ID (its
+ * network namespace, bind-mounted), veths eth0, eth1, … and its
+ * <dir>/network.json: Docker's NetworkSettings ("SandboxKey", "IPAddress",
+ * "IPPrefixLen", "Gateway", "MacAddress", "GlobalIPv6Address",
+ * "GlobalIPv6PrefixLen", "IPv6Gateway", "Ports": {"80/tcp": [{"HostIp":
+ * "0.0.0.0", "HostPort": "8080"}] or null when only exposed}, "Networks":
+ * {NAME: {"NetworkID", "Gateway", "IPAddress", "IPPrefixLen",
+ * "IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "MacAddress",
+ * "Aliases": [..]}}, and berth's "Egress": {"Policy": "allow"|"deny",
+ * "Exceptions": [..], "Rules": [the nftables rules in force]}).  It is
+ * loaded as struct container's "network" (NULL when not attached). */
+struct network {
+        char *id, *name;
+        char *driver;              /* "bridge", or "host" / "null" for the pseudo networks */
+        char *bridge;              /* the bridge's device name ("" for the pseudo networks) */
+        char *subnet, *gateway;    /* "10.89.0.0/24", "10.89.0.1" */
+        char *ip_range;            /* "" or a prefix inside SUBNET that addresses are taken from */
+        char *subnet6, *gateway6;  /* "" without IPv6 */
+        bool internal;
+        unsigned mtu;              /* 0: the default (1500) */
+        json_object *labels;       /* an object */
+        char *created;             /* RFC 3339 */
+        char **containers;         /* ids of the containers with an endpoint on it (NULL-terminated) */
+};
+void network_clear(struct network *n);
+void networks_free(struct network *v, size_t n);
+
+struct network_opts {
+        const char *subnet, *gateway, *ip_range;   /* NULL: picked / the first address / the subnet */
+        bool ipv6;                                 /* dual stack: SUBNET6 or a picked ULA /64 */
+        const char *subnet6, *gateway6;
+        bool internal;
+        unsigned mtu;                              /* 0: default */
+        json_object *labels;                       /* borrowed; NULL: none */
+};
+/* Make network NAME.  Errors name the option: "--subnet: 10.88.0.0/33 is
+ * not a valid prefix", "--subnet: 10.89.0.0/24 overlaps network `x`",
+ * "--gateway: 10.0.0.1 is not in 10.89.0.0/24", EEXIST for a taken name. */
+int network_create(struct engine *e, const char *name, const struct network_opts *o, struct network *ret,
+                   struct error *err);
+/* By name, id or unique id prefix ("host" and "none" too); ENOENT:
+ * "network NAME not found". */
+int network_get(struct engine *e, const char *what, struct network *ret, struct error *err);
+/* bridge, host, none, then the others by name. */
+int network_list(struct engine *e, struct network **ret, size_t *ret_n, struct error *err);
+/* EBUSY while a container has an endpoint on it; EPERM for the
+ * pre-defined bridge, host and none. */
+int network_remove(struct engine *e, const char *what, struct error *err);
+/* Remove every user network no container uses; *RET_NAMES their names. */
+int network_prune(struct engine *e, char ***ret_names, struct error *err);
+
+struct endpoint_opts {
+        const char *ip, *ip6;      /* NULL: the lowest free address */
+        const char *mac;           /* NULL: generated */
+        char **aliases;            /* NULL-terminated or NULL */
+};
+/* Join C to NETWORK (a user network or "bridge"): a new endpoint; when C
+ * runs, its new interface comes up at once and the names on the network
+ * follow.  EEXIST when already joined. */
+int network_connect(struct engine *e, struct container *c, const char *network, const struct endpoint_opts *o,
+                    struct error *err);
+/* Leave NETWORK: the interface goes (when running), the endpoint and its
+ * address are freed. */
+int network_disconnect(struct engine *e, struct container *c, const char *network, struct error *err);

@@ -21,6 +21,7 @@
 #include "basic/rm-rf.h"
 #include "engine/engine-internal.h"
 #include "engine/monitor.h"
+#include "engine/network-internal.h"
 #include "engine/ocispec.h"
 #include "image/snapshot.h"
 
@@ -179,20 +180,6 @@ int monitor_request(struct engine *e, const struct container *c, char type, cons
 
 /* ---- start ----------------------------------------------------------- */
 
-static json_object *jget(json_object *o, const char *key)
-{
-        json_object *v = NULL;
-
-        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-        json_object *v = jget(o, key);
-
-        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static char *find_helper(struct engine *e, const char *env, const char *name)
 {
         const char *v = getenv(env);
@@ -205,42 +192,6 @@ static char *find_helper(struct engine *e, const char *env, const char *name)
                 return p;
         free(p);
         return xasprintf("/usr/libexec/berth/%s", name);
-}
-
-static char *hostname_of(const struct container *c)
-{
-        const char *h = jstr(jget(c->config, "Config"), "Hostname");
-        const char *net = jstr(jget(c->config, "HostConfig"), "NetworkMode");
-        char buf[HOST_NAME_MAX + 1] = "";
-
-        if (h && *h)
-                return xstrdup(h);
-        if (net && strcmp(net, "host") == 0 && gethostname(buf, sizeof(buf) - 1) == 0)
-                return xstrdup(buf);
-        return xstrndup(c->id, 12);
-}
-
-/* /etc/hosts, /etc/hostname and /etc/resolv.conf for C. */
-static int write_etc_files(const struct container *c, const char *hostname, struct error *err)
-{
-        const char *net = jstr(jget(c->config, "HostConfig"), "NetworkMode");
-        bool host = net && strcmp(net, "host") == 0;
-        _cleanup_free_ char *hosts = NULL, *resolv = NULL, *name = xasprintf("%s\n", hostname);
-        _cleanup_free_ char *hp = xasprintf("%s/hosts", c->dir), *np = xasprintf("%s/hostname", c->dir);
-        _cleanup_free_ char *rp = xasprintf("%s/resolv.conf", c->dir);
-        int r;
-
-        if (!host || read_full_file_at(AT_FDCWD, "/etc/hosts", 1 << 20, &hosts, NULL) < 0)
-                hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                  "127.0.0.1\t%s\n", hostname);
-        if (read_full_file_at(AT_FDCWD, "/etc/resolv.conf", 1 << 20, &resolv, NULL) < 0)
-                resolv = xstrdup("");
-        r = write_file_atomic_at(AT_FDCWD, hp, hosts, strlen(hosts), 0644);
-        if (r >= 0)
-                r = write_file_atomic_at(AT_FDCWD, np, name, strlen(name), 0644);
-        if (r >= 0)
-                r = write_file_atomic_at(AT_FDCWD, rp, resolv, strlen(resolv), 0644);
-        return r < 0 ? error_set(err, -r, "write the /etc files of %s", c->name) : 0;
 }
 
 /* Mount C's root file system at DIR/rootfs unless it is. */
@@ -288,6 +239,7 @@ void container_teardown(struct engine *e, const struct container *c)
 
         if (access(state, F_OK) == 0)
                 (void) engine_runtime_run(e, c, (const char *[]) { "delete", "--force", c->id, NULL }, NULL);
+        container_net_detach(e, c);
         while (umount2(rootfs, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
                 ;
 }
@@ -331,7 +283,8 @@ static int populate_volumes(struct engine *e, const struct container *c, struct 
         return 0;
 }
 
-static int write_config(struct engine *e, const struct container *c, json_object *image_config, struct error *err)
+static int write_config(struct engine *e, const struct container *c, json_object *image_config, const char *netns,
+                        struct error *err)
 {
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir), *bundle = xasprintf("%s/bundle", c->dir);
         _cleanup_free_ char *hosts = xasprintf("%s/hosts", c->dir), *hn = xasprintf("%s/hostname", c->dir);
@@ -343,7 +296,7 @@ static int write_config(struct engine *e, const struct container *c, json_object
         struct ocispec_env env = {
                 .id = c->id, .rootfs = rootfs, .rootfs_fd = rfd, .volumes_dir = e->volumes_dir,
                 .hosts_file = hosts, .hostname_file = hn, .resolv_file = resolv, .init_path = init,
-                .cgroup_path = cg,
+                .cgroup_path = cg, .netns_path = netns,
         };
         struct userns_range u;
         const char *s;
@@ -524,7 +477,7 @@ static int spawn_monitor(struct engine *e, const struct container *c, char **ret
 
 static int do_start(struct engine *e, struct container *c, bool wait_attach, struct error *err)
 {
-        _cleanup_free_ char *hostname = hostname_of(c), *line = NULL;
+        _cleanup_free_ char *line = NULL, *netns = NULL;
         json_object *image_config = NULL;
         int r;
 
@@ -535,9 +488,9 @@ static int do_start(struct engine *e, struct container *c, bool wait_attach, str
         if (r >= 0)
                 r = populate_volumes(e, c, err);
         if (r >= 0)
-                r = write_etc_files(c, hostname, err);
+                r = container_net_attach(e, c, image_config, &netns, err);
         if (r >= 0)
-                r = write_config(e, c, image_config, err);
+                r = write_config(e, c, image_config, netns, err);
         if (r >= 0)
                 r = write_monitor_config(e, c, image_config, wait_attach, err);
         json_object_put(image_config);

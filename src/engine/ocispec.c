@@ -479,8 +479,9 @@ static void default_mounts(struct build *b, json_object *list)
                                                           "mode=0620", "gid=5")
                                                    : OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666",
                                                           "mode=0620")));
-        /* a sysfs needs a network namespace of its own user namespace: with the host's, bind it */
-        if (b->userns && b->host_net)
+        /* a sysfs needs a network namespace owned by its user namespace: with the host's or
+         * one the engine made, bind it */
+        if (b->userns && (b->host_net || b->env->netns_path))
                 json_object_array_add(list, mount_new("/sys", "bind", "/sys",
                                                       OPTS("rbind", "nosuid", "noexec", "nodev", ro)));
         else
@@ -827,6 +828,8 @@ static void build_namespaces(struct build *b, json_object *linux_)
                         continue;
                 ns = json_object_new_object();
                 jobj_add_str(ns, "type", types[i]);
+                if (strcmp(types[i], "network") == 0 && b->env->netns_path)
+                        jobj_add_str(ns, "path", b->env->netns_path);
                 json_object_array_add(list, ns);
         }
         json_object_object_add(linux_, "namespaces", list);
@@ -842,8 +845,9 @@ static int build_hostname(struct build *b, json_object *spec, struct error *err)
             (r = get_string(b->host, "NetworkMode", "HostConfig.NetworkMode", &net, err)) < 0)
                 return r;
         b->host_net = strcmp(net, "host") == 0;
-        if (*net && !b->host_net && strcmp(net, "none") && strcmp(net, "default") && strcmp(net, "bridge"))
-                return error_setx(err, EINVAL, "HostConfig.NetworkMode: unsupported network mode \"%s\"", net);
+        /* container:NAME sharing the host's: the engine passes no namespace path */
+        if (strncmp(net, "container:", 10) == 0 && !b->env->netns_path)
+                b->host_net = true;
         if (strlen(hn) > HOSTNAME_MAX)
                 return error_setx(err, EINVAL, "Config.Hostname: longer than %d characters", HOSTNAME_MAX);
         if (*hn)

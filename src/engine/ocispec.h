@@ -53,6 +53,8 @@ struct ocispec_env {
         const char *init_path;     /* the static init binary for "Init": bind-mounted read-only at
                                     * /sbin/berth-init and made the first argument */
         const char *cgroup_path;   /* linux.cgroupsPath, e.g. "/berth-ID" */
+        const char *netns_path;    /* the network namespace to join (bridge networks, container:X);
+                                    * NULL: a new one ("none") or the host's ("host") */
         uint32_t userns_uid, userns_gid, userns_count; /* "auto": the range the engine picked */
 };
 

@@ -20,13 +20,6 @@
 #define USERNS_AUTO_SIZE 65536U
 #define USERNS_AUTO_SLOTS 1000U
 
-static json_object *jget(json_object *o, const char *key)
-{
-        json_object *v = NULL;
-
-        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 int container_userns(const struct container *c, struct userns_range *ret)
 {
         json_object *host = jget(c->config, "HostConfig"), *range = jget(host, "UsernsRange");

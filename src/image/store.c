@@ -14,7 +14,7 @@
 #include "image/unpack.h"
 
 /* The schema; user_version says which one a database has. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 static const char schema[] =
         "CREATE TABLE IF NOT EXISTS images ("
         "  id TEXT PRIMARY KEY, manifest TEXT NOT NULL, manifest_type TEXT NOT NULL,"
@@ -38,7 +38,23 @@ static const char schema[] =
         "  name TEXT PRIMARY KEY, created TEXT NOT NULL, labels TEXT NOT NULL, anonymous INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS volume_users ("
         "  volume TEXT NOT NULL REFERENCES volumes(name), container_id TEXT NOT NULL"
-        "  REFERENCES containers(id) ON DELETE CASCADE, PRIMARY KEY (volume, container_id));";
+        "  REFERENCES containers(id) ON DELETE CASCADE, PRIMARY KEY (volume, container_id));"
+        /* version 3: networks and each container's endpoints on them (src/engine/network.c) */
+        "CREATE TABLE IF NOT EXISTS networks ("
+        "  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, bridge TEXT NOT NULL UNIQUE, subnet TEXT NOT NULL,"
+        "  gateway TEXT NOT NULL, ip_range TEXT NOT NULL, subnet6 TEXT NOT NULL, gateway6 TEXT NOT NULL,"
+        "  internal INTEGER NOT NULL, mtu INTEGER NOT NULL, labels TEXT NOT NULL, created TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS endpoints ("
+        "  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,"
+        "  network_id TEXT NOT NULL REFERENCES networks(id), idx INTEGER NOT NULL, ip TEXT NOT NULL,"
+        "  ip6 TEXT NOT NULL, mac TEXT NOT NULL, aliases TEXT NOT NULL,"
+        "  PRIMARY KEY (container_id, network_id), UNIQUE (network_id, ip), UNIQUE (container_id, idx));"
+        "CREATE UNIQUE INDEX IF NOT EXISTS endpoints_ip6 ON endpoints(network_id, ip6) WHERE ip6 != '';"
+        /* published ports in force, so that two containers never take the same one */
+        "CREATE TABLE IF NOT EXISTS ports ("
+        "  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE, proto TEXT NOT NULL,"
+        "  host_ip TEXT NOT NULL, host_port INTEGER NOT NULL, container_port INTEGER NOT NULL,"
+        "  PRIMARY KEY (proto, host_ip, host_port));";
 
 static int mkdir_at(int dirfd, const char *name, mode_t mode)
 {

@@ -164,6 +164,22 @@ int net_prefix_nth(const struct net_prefix *net, uint64_t n, struct net_prefix *
         return 0;
 }
 
+uint64_t net_prefix_offset(const struct net_prefix *net, const struct net_prefix *addr)
+{
+        unsigned bits = family_bits(net->family);
+        u128 off = (prefix_to_u128(addr) & ~mask_of(bits, net->len)) & (bits == 128 ? ~(u128) 0
+                                                                                   : (((u128) 1 << bits) - 1));
+
+        return off > UINT64_MAX ? UINT64_MAX : (uint64_t) off;
+}
+
+uint64_t net_prefix_size(const struct net_prefix *net)
+{
+        unsigned host = family_bits(net->family) - net->len;
+
+        return host >= 64 ? UINT64_MAX : (uint64_t) 1 << host;
+}
+
 static void routes_push(struct net_prefix **v, size_t *n, const struct net_prefix *p)
 {
         *v = xrealloc(*v, (*n + 1) * sizeof(**v));

@@ -36,6 +36,10 @@ bool net_prefix_contains(const struct net_prefix *net, const struct net_prefix *
 bool net_prefix_overlaps(const struct net_prefix *a, const struct net_prefix *b);
 /* The Nth address of NET (0 the network address): ENOSPC past its end. */
 int net_prefix_nth(const struct net_prefix *net, uint64_t n, struct net_prefix *ret);
+/* ADDR's offset inside NET (its host bits; UINT64_MAX past 64 bits), and
+ * the number of addresses of NET (UINT64_MAX from 2^64 on). */
+uint64_t net_prefix_offset(const struct net_prefix *net, const struct net_prefix *addr);
+uint64_t net_prefix_size(const struct net_prefix *net);
 /* The routes of the host (IPv4 and IPv6, from /proc/net/route and
  * /proc/net/ipv6_route), as prefixes; malloc'd array. */
 int net_host_routes(struct net_prefix **ret, size_t *ret_n, struct error *err);

@@ -441,3 +441,60 @@ int net_nft_remove_all(struct error *err)
                         "delete table inet berth_nat\n",
                         "remove berth's nftables tables", err);
 }
+
+int net_nft_forward_guard(struct error *err)
+{
+        return apply("berth:guard",
+                     "add rule inet berth networks iifname != @bridges oifname != @bridges drop comment \"berth:guard\"",
+                     "limit forwarding to berth's bridges", err);
+}
+
+/* The text output of CMD (in berth's tables); *RET NULL when the table is
+ * not there. */
+static int list_text(const char *cmd, char **ret, struct error *err)
+{
+        _cleanup_nft_ctx_ struct nft_ctx *ctx = ctx_new(false);
+
+        *ret = NULL;
+        if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+                const char *e = nft_ctx_get_error_buffer(ctx);
+                if (e && strstr(e, "No such file or directory"))
+                        return 0;
+                return nft_error(ctx, "list berth's rules", err);
+        }
+        *ret = xstrdup(nft_ctx_get_output_buffer(ctx) ?: "");
+        return 0;
+}
+
+int net_nft_idle(bool *ret, struct error *err)
+{
+        _cleanup_free_ char *out = NULL;
+        int r = list_text("list set inet berth bridges", &out, err);
+
+        if (r < 0)
+                return r;
+        *ret = !out || !strstr(out, "elements = ");
+        return 0;
+}
+
+int net_nft_rules(const char *tag, char ***ret, struct error *err)
+{
+        _cleanup_free_ char *out = NULL, *needle = xasprintf(" comment \"%s\"", tag);
+        char **v = xzalloc(sizeof(char *)), *save = NULL;
+        int r = list_text("list table inet berth", &out, err);
+
+        if (r < 0) {
+                strv_free(v);
+                return r;
+        }
+        for (char *line = out ? strtok_r(out, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+                char *c = strstr(line, needle);
+                if (!c || c[strlen(needle)] != '\0')
+                        continue;
+                *c = '\0';
+                line += strspn(line, " \t");
+                strv_push(&v, xstrdup(line));
+        }
+        *ret = v;
+        return 0;
+}

@@ -90,3 +90,14 @@ int net_nft_egress_remove(const struct net_prefix *addr, struct error *err);
 
 /* Delete berth's tables (both); absent tables are success. */
 int net_nft_remove_all(struct error *err);
+
+/* Drop forwarding that neither comes from nor goes to a berth bridge: for
+ * when berth turned IPv4 forwarding on for its networks, so that the host
+ * routes nothing else it did not route before.  Idempotent; it goes with
+ * the tables. */
+int net_nft_forward_guard(struct error *err);
+/* *RET: berth's tables are absent or hold no bridge (no network is up). */
+int net_nft_idle(bool *ret, struct error *err);
+/* The rules (nftables' text, without the comment) whose owner comment is
+ * TAG, in table inet berth ("berth:egress:10.88.0.2"). */
+int net_nft_rules(const char *tag, char ***ret, struct error *err);

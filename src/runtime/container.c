@@ -234,12 +234,51 @@ static int make_listener(struct create_ctx *c, struct error *err)
         return 0;
 }
 
+/* Under a new user namespace, joining a network, ipc or uts namespace
+ * that the host's user namespace owns fails (EPERM): the init would need
+ * CAP_SYS_ADMIN over it.  So the runtime joins those itself before the
+ * clone, the init is born in them, and the runtime goes back after.  OWN:
+ * our namespaces to go back to. */
+static const enum ns_type early_joins[] = { NS_NET, NS_IPC, NS_UTS };
+
+static int join_early(struct create_ctx *c, int own[], unsigned *ret_flags, struct error *err)
+{
+        *ret_flags = 0;
+        if (!(c->ns.new_flags & CLONE_NEWUSER))
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(early_joins); i++) {
+                enum ns_type t = early_joins[i];
+                int flag = ns_type_to_clone_flag(t);
+                char path[32];
+
+                if (c->ns.join_fd[t] < 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/ns/%s", t == NS_NET ? "net" : t == NS_IPC ? "ipc" : "uts");
+                own[i] = open(path, O_RDONLY | O_CLOEXEC);
+                if (own[i] < 0 || setns(c->ns.join_fd[t], flag) < 0)
+                        return error_set(err, errno, "join %s namespace", ns_type_to_string(t));
+                *ret_flags |= (unsigned) flag;
+        }
+        return 0;
+}
+
+static void join_early_undo(int own[])
+{
+        for (size_t i = 0; i < ELEMENTSOF(early_joins); i++)
+                if (own[i] >= 0) {
+                        (void) setns(own[i], ns_type_to_clone_flag(early_joins[i]));
+                        close(own[i]);
+                        own[i] = -EBADF;
+                }
+}
+
 /* clone() the init into its new namespaces.  Joined pid and new time
  * namespaces are entered through our *_for_children namespaces, restored
  * right after. */
 static int spawn_init(struct create_ctx *c, struct error *err)
 {
         _cleanup_close_ int own_pid = -EBADF, own_time = -EBADF;
+        int own_early[ELEMENTSOF(early_joins)] = { -EBADF, -EBADF, -EBADF };
         int pair[2], flags = c->ns.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
         struct init_args a = {
                 .spec = c->spec, .ns = &c->ns, .mode = c->mode, .parent = getpid(),
@@ -272,6 +311,8 @@ static int spawn_init(struct create_ctx *c, struct error *err)
                 if (own_time < 0 || setns(c->ns.join_fd[NS_TIME], CLONE_NEWTIME) < 0)
                         return error_set(err, errno, "join time namespace");
         }
+        if (join_early(c, own_early, &a.joined_before, err) < 0)
+                goto restore;
         a.cgroup_path = c->st.cgroup_path;
         /* CVE-2019-5736: the init is the runtime binary in the container's
          * pid namespace until it execs; non-dumpable from birth (execve
@@ -296,6 +337,7 @@ static int spawn_init(struct create_ctx *c, struct error *err)
                 c->child = pid;
 restore:
         close(a.sync_fd);
+        join_early_undo(own_early);
         if (own_pid >= 0)
                 (void) setns(own_pid, CLONE_NEWPID);
         if (own_time >= 0)

@@ -32,7 +32,7 @@ static int join_namespaces(const struct init_args *a, struct error *err)
 
         for (size_t i = 0; i < ELEMENTSOF(order); i++) {
                 int fd = a->ns->join_fd[order[i]], r;
-                if (fd < 0)
+                if (fd < 0 || (a->joined_before & (unsigned) ns_type_to_clone_flag(order[i])))
                         continue;
                 r = ns_join(fd, order[i], err);
                 if (r < 0)

@@ -26,6 +26,8 @@ struct init_args {
         bool no_pivot;
         bool no_new_keyring;
         bool has_hooks_before_pivot; /* prestart/createRuntime/createContainer */
+        unsigned joined_before;      /* CLONE_NEW* flags of namespaces the runtime joined for us before
+                                      * clone (under a new user namespace we could not: EPERM) */
 };
 
 /* The container's init, in the child of clone(). Never returns. */

@@ -211,7 +211,8 @@ def stats_json(engine, *args):
 
 
 def test_stats_numbers_come_from_the_cgroup(engine):
-    cid = run_sleep(engine, "x", "--memory", "64m", cmd=("sh", "-c", "sleep 1000 & sleep 1000 & wait"))
+    cid = run_sleep(engine, "x", "--memory", "64m", "--network", "none",
+                    cmd=("sh", "-c", "sleep 1000 & sleep 1000 & wait"))
     deadline = time.monotonic() + 5
     while len(cg_procs(cid)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -227,7 +228,7 @@ def test_stats_numbers_come_from_the_cgroup(engine):
     assert abs(float(s["MemPerc"].rstrip("%")) - want / (64 << 20) * 100) < 0.5, s
     # pids: what the cgroup holds (single-threaded: tasks = processes)
     assert int(s["PIDs"]) == len(cg_procs(cid)) == 3, s
-    # no network: its own namespace holds only lo
+    # --network none: its own namespace holds only lo, which stats leaves out
     assert s["NetIO"] == "0B / 0B"
     assert re.fullmatch(r"\d+(\.\d+)?%", s["CPUPerc"]) and float(s["CPUPerc"][:-1]) < 50
     assert re.fullmatch(r"[0-9.]+[kMGT]?B / [0-9.]+[kMGT]?B", s["BlockIO"])

@@ -6,6 +6,8 @@ init that lacks the privilege to make them itself."""
 
 import os
 import shutil
+import subprocess
+import time
 
 import pytest
 
@@ -169,3 +171,35 @@ def test_userns_kill_delete_state(rt, bundle, cid):
     rt.delete(cid).ok()
     assert cid not in rt.list_ids()
 
+
+
+def test_userns_joins_host_owned_net_uts_namespaces(rt, bundle, cid):
+    """A new user namespace that joins network and uts namespaces the
+    host's user namespace owns (as an engine's pre-made network namespace):
+    the init could not setns into them (EPERM), the runtime joins them
+    before the clone and the container lives in exactly those."""
+    holder = subprocess.Popen(["unshare", "--net", "--uts", "sh", "-c",
+                               "hostname joined-uts; ip link set lo up; exec sleep 60"])
+    try:
+        deadline = time.monotonic() + 5
+        want = {}
+        while time.monotonic() < deadline:
+            want = {t: os.readlink(f"/proc/{holder.pid}/ns/{t}") for t in ("net", "uts")}
+            if want["net"] != os.readlink("/proc/self/ns/net") and \
+                    subprocess.run(["nsenter", "-t", str(holder.pid), "-u", "hostname"], capture_output=True,
+                                   text=True).stdout.strip() == "joined-uts":
+                break
+            time.sleep(0.02)
+        b = userns_bundle(bundle, "sh", "-c",
+                          "readlink /proc/self/ns/net; readlink /proc/self/ns/uts; hostname; "
+                          "cat /proc/self/uid_map")
+        for t in ("network", "uts"):
+            b.set_namespace(t, f"/proc/{holder.pid}/ns/{'net' if t == 'network' else t}")
+        b.config.pop("hostname", None)
+        lines = run_ok(rt, b, cid).splitlines()
+        assert lines[:2] == [want["net"], want["uts"]], (lines, want)
+        assert lines[2] == "joined-uts"
+        assert lines[3].split() == ["0", str(HOST), str(SIZE)]
+    finally:
+        holder.kill()
+        holder.wait()

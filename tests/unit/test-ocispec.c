@@ -842,9 +842,21 @@ static void test_namespaces(void)
         ok(build_fails("{\"Config\":{\"Cmd\":[\"sh\"]},\"HostConfig\":{\"UsernsMode\":\"auto\"}}", NULL,
                        "no id range"),
            "userns auto without a range");
-        ok(build_fails("{\"Config\":{\"Cmd\":[\"sh\"]},\"HostConfig\":{\"NetworkMode\":\"container:x\"}}", NULL,
-                       "unsupported network mode"),
-           "network mode unsupported");
+        env.netns_path = "/var/lib/berth/run/netns/0123";
+        spec = build("{\"Config\":{\"Cmd\":[\"sh\"]},\"HostConfig\":{\"NetworkMode\":\"mynet\","
+                     "\"UsernsMode\":\"1000:300000:10\"}}",
+                     NULL, &err);
+        ok(spec && strstr(json_object_to_json_string_ext(at(spec, "/linux/namespaces"), JSON_C_TO_STRING_PLAIN),
+                          "{\"type\":\"network\",\"path\":\"\\/var\\/lib\\/berth\\/run\\/netns\\/0123\"}") &&
+                   plain_is(at(mount_at(spec, "/sys"), "/type"), "\"bind\""),
+           "a network namespace the engine made: joined by path; /sys bound under a user namespace");
+        json_object_put(spec);
+        env.netns_path = NULL;
+        spec = build("{\"Config\":{\"Cmd\":[\"sh\"]},\"HostConfig\":{\"NetworkMode\":\"container:x\"}}", NULL,
+                     &err);
+        ok(spec && !strstr(json_object_to_json_string(at(spec, "/linux/namespaces")), "network"),
+           "container:X whose network is the host's: no namespace of its own");
+        json_object_put(spec);
         ok(build_fails("[]", NULL, "expected an object"), "create body not an object");
         error_clear(&err);
 }
