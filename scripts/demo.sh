@@ -74,7 +74,7 @@ if [ -e /sys/fs/cgroup/memory.max ]; then
 else
     echo "limits:   memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) pids=$(cat /sys/fs/cgroup/pids/pids.max) cpu quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)/$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"
 fi
-echo "network:  $(ip -o link | cut -d: -f2 | tr -d ' ' | tr '\n' ' ')"
+echo "network:  $(ip -o -4 addr | awk '{print $2, $4}' | tr '\n' ' ')(via $(ip route | awk '/^default/ {print $3}'))"
 echo "mounts:"; sed 's/^/  /' /proc/self/mounts
 EOF
 echo "== berth ps -a (the container removed itself)"

@@ -125,6 +125,21 @@ int parse_env_file(const char *path, json_object *env, struct error *err);
 int parse_device(const char *s, json_object **ret, struct error *err);
 /* --device-read-bps /dev/x:RATE → a HostConfig.BlkioDeviceReadBps entry. */
 int parse_device_rate(const char *s, json_object **ret, struct error *err);
+/* Networks.  --ip/--ip6/--dns (FAMILY AF_INET, AF_INET6 or 0 for either),
+ * --mac-address: checked only. */
+int parse_ip(const char *flag, const char *s, int family, struct error *err);
+int parse_mac(const char *s, struct error *err);
+/* --expose PORT[-PORT][/PROTO] into EXPOSED ({"80/tcp": {}}). */
+int parse_expose(const char *flag, const char *s, json_object *exposed, struct error *err);
+/* -p [IP:][HOSTPORT:]CONTAINERPORT[/PROTO] (ranges; IPv6 in brackets) into
+ * Docker's PortBindings BINDINGS ({"80/tcp": [{"HostIp": "", "HostPort":
+ * "8080"}]}: one entry per container port; HostPort "" is any free one,
+ * "A-B" a free one of the range) and EXPOSED. */
+int parse_publish(const char *s, json_object *bindings, json_object *exposed, struct error *err);
+/* --add-host NAME:IP or NAME=IP (IP may be [v6] or host-gateway): *RET "NAME:IP". */
+int parse_add_host(const char *s, char **ret, struct error *err);
+/* An egress exception CIDR[:PORT[/PROTO]] (IPv6 in brackets when a port follows). */
+int parse_egress_rule(const char *flag, const char *s, struct error *err);
 
 /* USER ("name", "uid", "name:group", "uid:gid") in the /etc/passwd and
  * /etc/group of the root file system ROOTFS_FD (never following a symlink

@@ -2,6 +2,7 @@
 /* Flag values of run/create as Docker's CLI parses them.  Messages follow
  * Docker's ("invalid argument \"12x\" for \"-m, --memory\" flag: invalid
  * size: '12x'"), so scripts written against it keep matching. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1001,5 +1002,226 @@ int parse_device_rate(const char *s, json_object **ret, struct error *err)
         jobj_add_str(d, "Path", path);
         jobj_add_int(d, "Rate", rate);
         *ret = d;
+        return 0;
+}
+
+/* ---- networks ---- */
+
+static bool ip_valid(const char *s, int family)
+{
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        if (family)
+                return inet_pton(family, s, buf) == 1;
+        return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int parse_ip(const char *flag, const char *s, int family, struct error *err)
+{
+        if (!ip_valid(s, family))
+                return flag_error(err, flag, s, "invalid %s address", family == AF_INET ? "IPv4"
+                                                                     : family == AF_INET6 ? "IPv6" : "IP");
+        return 0;
+}
+
+int parse_mac(const char *s, struct error *err)
+{
+        unsigned b[6];
+        char end;
+
+        if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+                return flag_error(err, "--mac-address", s, "invalid MAC address");
+        if (b[0] & 1)
+                return flag_error(err, "--mac-address", s, "a multicast address cannot be an interface's");
+        return 0;
+}
+
+/* "N" or "N-M", each 1..65535 (0 when S is empty and EMPTY_OK). */
+static int port_range(const char *s, bool empty_ok, int *lo, int *hi)
+{
+        char *end;
+        long a, b;
+
+        *lo = *hi = 0;
+        if (!*s)
+                return empty_ok ? 0 : -EINVAL;
+        if (!isdigit((unsigned char) *s))
+                return -EINVAL;
+        a = strtol(s, &end, 10);
+        b = a;
+        if (*end == '-') {
+                const char *m = end + 1;
+                if (!isdigit((unsigned char) *m))
+                        return -EINVAL;
+                b = strtol(m, &end, 10);
+        }
+        if (*end || a < 1 || a > 65535 || b < 1 || b > 65535)
+                return -ERANGE;
+        if (b < a)
+                return -EINVAL;
+        *lo = (int) a;
+        *hi = (int) b;
+        return 0;
+}
+
+static void add_binding(json_object *bindings, const char *key, const char *ip, const char *port)
+{
+        json_object *arr = NULL, *o = json_object_new_object();
+
+        if (!json_object_object_get_ex(bindings, key, &arr) || !json_object_is_type(arr, json_type_array)) {
+                arr = json_object_new_array();
+                json_object_object_add(bindings, key, arr);
+        }
+        jobj_add_str(o, "HostIp", ip);
+        jobj_add_str(o, "HostPort", port);
+        json_object_array_add(arr, o);
+}
+
+int parse_expose(const char *flag, const char *s, json_object *exposed, struct error *err)
+{
+        const char *slash = strchr(s, '/');
+        _cleanup_free_ char *ports = slash ? xstrndup(s, (size_t) (slash - s)) : xstrdup(s);
+        const char *proto = slash ? slash + 1 : "tcp";
+        int lo, hi;
+
+        if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+                return flag_error(err, flag, s, "invalid protocol \"%s\" (tcp or udp)", proto);
+        if (port_range(ports, false, &lo, &hi) < 0)
+                return flag_error(err, flag, s, "invalid port %s (1 to 65535)", ports);
+        for (int p = lo; p <= hi; p++) {
+                char key[16];
+                snprintf(key, sizeof(key), "%d/%s", p, proto);
+                json_object_object_add(exposed, key, json_object_new_object());
+        }
+        return 0;
+}
+
+int parse_publish(const char *s, json_object *bindings, json_object *exposed, struct error *err)
+{
+        static const char flag[] = "-p, --publish";
+        _cleanup_free_ char *copy = xstrdup(s), *ip = xstrdup("");
+        char *rest = copy, *proto = strrchr(copy, '/'), *host = NULL, *ctr, *colon;
+        int hlo, hhi, clo, chi, r;
+
+        if (proto && !strchr(proto, ']')) {
+                *proto++ = '\0';
+                if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+                        return flag_error(err, flag, s, "invalid protocol \"%s\" (tcp or udp)", proto);
+        } else
+                proto = "tcp";
+        if (*rest == '[') {
+                char *close = strchr(rest, ']');
+                if (!close || close[1] != ':')
+                        return flag_error(err, flag, s, "invalid IPv6 address: no \"]:\"");
+                free(ip);
+                ip = xstrndup(rest + 1, (size_t) (close - rest - 1));
+                rest = close + 2;
+                if (!ip_valid(ip, AF_INET6))
+                        return flag_error(err, flag, s, "invalid IP address %s", ip);
+        }
+        ctr = strrchr(rest, ':');
+        if (ctr) {
+                *ctr++ = '\0';
+                host = rest;
+                colon = strrchr(host, ':');
+                if (colon && !*ip) {
+                        *colon = '\0';
+                        free(ip);
+                        ip = xstrdup(host);
+                        host = colon + 1;
+                        if (!ip_valid(ip, 0))
+                                return flag_error(err, flag, s, "invalid IP address %s", ip);
+                } else if (colon)
+                        return flag_error(err, flag, s, "too many colons");
+        } else
+                ctr = rest;
+        r = port_range(ctr, false, &clo, &chi);
+        if (r < 0)
+                return flag_error(err, flag, s, "invalid container port %s (1 to 65535)", ctr);
+        r = port_range(host ? host : "", true, &hlo, &hhi);
+        if (r < 0)
+                return flag_error(err, flag, s, "invalid port %s (1 to 65535)", host);
+        if (hlo && hhi - hlo != chi - clo && clo != chi)
+                return flag_error(err, flag, s, "the host range %s and the container range %s differ in length",
+                                  host, ctr);
+        for (int p = clo; p <= chi; p++) {
+                char key[16], hp[16] = "";
+                snprintf(key, sizeof(key), "%d/%s", p, proto);
+                if (hlo && clo == chi && hlo != hhi)
+                        snprintf(hp, sizeof(hp), "%d-%d", hlo, hhi); /* one free port of the range */
+                else if (hlo)
+                        snprintf(hp, sizeof(hp), "%d", hlo + (p - clo));
+                add_binding(bindings, key, ip, hp);
+                json_object_object_add(exposed, key, json_object_new_object());
+        }
+        return 0;
+}
+
+int parse_add_host(const char *s, char **ret, struct error *err)
+{
+        const char *sep = strchr(s, '=');
+        _cleanup_free_ char *name = NULL, *ip = NULL;
+
+        if (!sep)
+                sep = strchr(s, ':');
+        if (!sep || sep == s)
+                return flag_error(err, "--add-host", s, "expected NAME:IP");
+        name = xstrndup(s, (size_t) (sep - s));
+        ip = xstrdup(sep + 1);
+        if (strpbrk(name, " \t"))
+                return flag_error(err, "--add-host", s, "invalid host name \"%s\"", name);
+        if (ip[0] == '[' && ip[strlen(ip) - 1] == ']') {
+                char *inner = xstrndup(ip + 1, strlen(ip) - 2);
+                free(ip);
+                ip = inner;
+        }
+        if (strcmp(ip, "host-gateway") != 0 && !ip_valid(ip, 0))
+                return flag_error(err, "--add-host", s, "invalid IP address \"%s\"", ip);
+        *ret = xasprintf("%s:%s", name, ip);
+        return 0;
+}
+
+int parse_egress_rule(const char *flag, const char *s, struct error *err)
+{
+        _cleanup_free_ char *cidr = NULL;
+        const char *rest = "", *colon, *slash;
+        unsigned char buf[sizeof(struct in6_addr)];
+        int family, maxlen;
+
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                if (!close)
+                        return flag_error(err, flag, s, "no \"]\" after the IPv6 address");
+                cidr = xstrndup(s + 1, (size_t) (close - s - 1));
+                rest = close + 1;
+        } else if ((colon = strchr(s, ':')) && !strchr(colon + 1, ':')) {
+                cidr = xstrndup(s, (size_t) (colon - s));
+                rest = colon;
+        } else
+                cidr = xstrdup(s);
+        slash = strchr(cidr, '/');
+        if (slash)
+                cidr[slash - cidr] = '\0';
+        family = inet_pton(AF_INET, cidr, buf) == 1 ? AF_INET : inet_pton(AF_INET6, cidr, buf) == 1 ? AF_INET6 : 0;
+        if (!family)
+                return flag_error(err, flag, s, "invalid address %s", cidr);
+        maxlen = family == AF_INET ? 32 : 128;
+        if (slash) {
+                char *end;
+                long len = strtol(slash + 1, &end, 10);
+                if (!isdigit((unsigned char) slash[1]) || *end || len < 0 || len > maxlen)
+                        return flag_error(err, flag, s, "invalid prefix length /%s", slash + 1);
+        }
+        if (*rest) {
+                char *end;
+                long port;
+                if (*rest != ':' || !isdigit((unsigned char) rest[1]))
+                        return flag_error(err, flag, s, "expected CIDR[:PORT[/PROTO]]");
+                port = strtol(rest + 1, &end, 10);
+                if (port < 1 || port > 65535 || (*end && *end != '/'))
+                        return flag_error(err, flag, s, "invalid port (1 to 65535)");
+                if (*end == '/' && strcmp(end + 1, "tcp") != 0 && strcmp(end + 1, "udp") != 0)
+                        return flag_error(err, flag, s, "invalid protocol \"%s\" (tcp or udp)", end + 1);
+        }
         return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The flag-value parsers of run/create: good values, bad values and the
  * exact (Docker's) wording of their errors. */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -424,6 +425,117 @@ static void test_device_rate(void)
            "device rate: bad rate");
 }
 
+
+/* BINDINGS as compact JSON */
+static bool json_is(json_object *o, const char *want)
+{
+        const char *got = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+        if (strcmp(got, want) != 0) {
+                printf("# got  %s\n# want %s\n", got, want);
+                return false;
+        }
+        return true;
+}
+
+static bool publish_is(const char *spec, const char *bindings, const char *exposed)
+{
+        struct error err = ERROR_INIT;
+        json_object *b = json_object_new_object(), *e = json_object_new_object();
+        bool good = parse_publish(spec, b, e, &err) == 0 && json_is(b, bindings) && json_is(e, exposed);
+
+        if (err.msg)
+                printf("# %s\n", err.msg);
+        error_clear(&err);
+        json_object_put(b);
+        json_object_put(e);
+        return good;
+}
+
+static bool publish_fails(const char *spec, const char *want)
+{
+        struct error err = ERROR_INIT;
+        json_object *b = json_object_new_object(), *e = json_object_new_object();
+        bool good = parse_publish(spec, b, e, &err) < 0 && err.msg && strstr(err.msg, "\"-p, --publish\" flag") &&
+                    err_has(&err, want) && json_object_object_length(b) == 0;
+
+        json_object_put(b);
+        json_object_put(e);
+        return good;
+}
+
+static void test_publish(void)
+{
+        ok(publish_is("8080:80", "{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]}", "{\"80/tcp\":{}}"),
+           "publish HOST:CONTAINER");
+        ok(publish_is("80", "{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"\"}]}", "{\"80/tcp\":{}}"),
+           "publish a container port: any host port");
+        ok(publish_is("127.0.0.1:5353:53/udp", "{\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5353\"}]}",
+                      "{\"53/udp\":{}}"),
+           "publish IP:HOST:CONTAINER/udp");
+        ok(publish_is("127.0.0.1::80", "{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]}", "{\"80/tcp\":{}}"),
+           "publish IP::CONTAINER");
+        ok(publish_is("[::1]:8080:80", "{\"80/tcp\":[{\"HostIp\":\"::1\",\"HostPort\":\"8080\"}]}", "{\"80/tcp\":{}}"),
+           "publish [IPv6]:HOST:CONTAINER");
+        ok(publish_is("8000-8001:80-81",
+                      "{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8000\"}],\"81/tcp\":[{\"HostIp\":\"\",\"HostPort\":"
+                      "\"8001\"}]}",
+                      "{\"80/tcp\":{},\"81/tcp\":{}}"),
+           "publish ranges of equal length, port by port");
+        ok(publish_is("8000-8010:80", "{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8000-8010\"}]}", "{\"80/tcp\":{}}"),
+           "publish a host range for one port: a free one of them");
+        ok(publish_fails("70000:80", "invalid port 70000"), "publish: host port out of range");
+        ok(publish_fails("80:0", "invalid container port 0"), "publish: container port 0");
+        ok(publish_fails("8080:80/sctp", "invalid protocol \"sctp\""), "publish: bad protocol");
+        ok(publish_fails("8000-8002:80-81", "differ in length"), "publish: ranges of different lengths");
+        ok(publish_fails("1.2.3:8080:80", "invalid IP address 1.2.3"), "publish: bad IP");
+        ok(publish_fails("[::1:8080:80", "no \"]:\""), "publish: IPv6 without ]");
+        ok(publish_fails("", "invalid container port"), "publish: empty");
+}
+
+static void test_network_flags(void)
+{
+        struct error err = ERROR_INIT;
+        json_object *e = json_object_new_object();
+        char *h = NULL;
+
+        ok(parse_expose("--expose", "7000-7001/udp", e, &err) == 0 && json_is(e, "{\"7000/udp\":{},\"7001/udp\":{}}"),
+           "expose a range");
+        ok(parse_expose("--expose", "0", e, &err) < 0 && err_has(&err, "invalid port 0"), "expose: port 0");
+        json_object_put(e);
+        ok(parse_add_host("db:10.0.0.5", &h, &err) == 0 && strcmp(h, "db:10.0.0.5") == 0, "add-host NAME:IP");
+        free(h);
+        ok(parse_add_host("db6=[fd00::5]", &h, &err) == 0 && strcmp(h, "db6:fd00::5") == 0, "add-host NAME=[IPv6]");
+        free(h);
+        ok(parse_add_host("gw:host-gateway", &h, &err) == 0 && strcmp(h, "gw:host-gateway") == 0,
+           "add-host host-gateway");
+        free(h);
+        h = NULL;
+        ok(parse_add_host("db:10.0.0.300", &h, &err) < 0 && err_has(&err, "--add-host") && !h, "add-host: bad IP");
+        ok(parse_add_host(":10.0.0.1", &h, &err) < 0 && err_has(&err, "expected NAME:IP"), "add-host: no name");
+        ok(parse_ip("--ip", "10.0.0.1", AF_INET, &err) == 0, "ip: IPv4");
+        ok(parse_ip("--ip", "fd00::1", AF_INET, &err) < 0 && err_has(&err, "\"--ip\" flag: invalid IPv4 address"),
+           "ip: IPv6 given to --ip");
+        ok(parse_ip("--dns", "fd00::1", 0, &err) == 0, "dns: either family");
+        ok(parse_mac("02:42:ac:11:00:02", &err) == 0, "mac");
+        ok(parse_mac("01:42:ac:11:00:02", &err) < 0 && err_has(&err, "multicast"), "mac: multicast refused");
+        ok(parse_mac("02:42:ac:11:00", &err) < 0 && err_has(&err, "invalid MAC address"), "mac: too short");
+        ok(parse_egress_rule("--egress-allow", "10.0.0.0/8", &err) == 0, "egress: a prefix");
+        ok(parse_egress_rule("--egress-allow", "10.1.2.3:443/tcp", &err) == 0, "egress: address, port, proto");
+        ok(parse_egress_rule("--egress-allow", "[fd00::/64]:53/udp", &err) == 0, "egress: IPv6 with a port");
+        ok(parse_egress_rule("--egress-allow", "fd00::/64", &err) == 0, "egress: IPv6 prefix");
+        ok(parse_egress_rule("--egress-allow", "10.0.0.0/33", &err) < 0 && err_has(&err, "invalid prefix length"),
+           "egress: prefix too long");
+        ok(parse_egress_rule("--egress-deny", "10.0.0.1:0", &err) < 0 && err.msg && strstr(err.msg, "--egress-deny") &&
+                   err_has(&err, "invalid port"),
+           "egress: port 0");
+        ok(parse_egress_rule("--egress-allow", "10.0.0.1:80/icmp", &err) < 0 && err_has(&err, "invalid protocol"),
+           "egress: bad protocol");
+        ok(parse_egress_rule("--egress-allow", "example.com", &err) < 0 && err_has(&err, "invalid address"),
+           "egress: a name is not an address");
+        error_clear(&err);
+}
+
 int main(void)
 {
         _cleanup_close_ int tmp_fd = -EBADF;
@@ -448,6 +560,8 @@ int main(void)
         test_env_file(dir);
         test_device();
         test_device_rate();
+        test_publish();
+        test_network_flags();
         /* rm_rf_at() wants a directory fd and a name below it */
         tmp_fd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (tmp_fd < 0 || rm_rf_at(tmp_fd, dir + strlen("/tmp/")) < 0)

@@ -61,9 +61,17 @@ int cmd_top(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 
 struct engine;
 struct container;
+/* `berth NOUN VERB …` over the engine: run the VERBS entry named by
+ * ARGV[1] with the engine open (WHAT names NOUN in errors). */
+struct cli_engine_verb {
+        const char *verb;
+        int (*fn)(int argc, char **argv, struct engine *e);
+};
+int cli_engine_verbs(const char *what, const struct cli_engine_verb *verbs, size_t n, int argc, char **argv);
 /* Open the engine at arg.root, or print why not (returns 1). */
 int cli_engine(struct engine **ret);
 /* Attach our stdio (IN: stdin too; TTY: raw mode) to C's monitor on FD

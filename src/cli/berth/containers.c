@@ -142,6 +142,76 @@ static json_object *jstring(const char *s)
         return json_object_new_string(s ? s : "");
 }
 
+/* NetworkSettings: what the engine recorded while C is attached, else
+ * Docker's shape for a stopped container: its networks, no addresses. */
+static json_object *network_settings(const struct container *c)
+{
+        static const char *const empty[] = { "SandboxKey", "IPAddress", "Gateway", "MacAddress", "GlobalIPv6Address",
+                                             "IPv6Gateway" };
+        json_object *ns, *nets, *eps = jget(jget(c->config, "NetworkingConfig"), "EndpointsConfig"), *names;
+        const char *mode = jstr(jget(c->config, "HostConfig"), "NetworkMode");
+
+        if (c->network)
+                return json_object_get(c->network);
+        ns = json_object_new_object();
+        nets = json_object_new_object();
+        for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
+                json_object_object_add(ns, empty[i], json_object_new_string(""));
+        json_object_object_add(ns, "IPPrefixLen", json_object_new_int(0));
+        json_object_object_add(ns, "GlobalIPv6PrefixLen", json_object_new_int(0));
+        json_object_object_add(ns, "Ports", json_object_new_object());
+        json_object_object_add(ns, "Networks", nets);
+        if (!mode || !*mode || strcmp(mode, "default") == 0)
+                mode = "bridge";
+        if (strncmp(mode, "container:", 10) == 0)
+                return ns;
+        names = json_object_new_array();
+        json_object_array_add(names, json_object_new_string(mode));
+        if (json_object_is_type(eps, json_type_object)) {
+                json_object_object_foreach(eps, name, cfg) {
+                        (void) cfg;
+                        if (strcmp(name, mode) != 0)
+                                json_object_array_add(names, json_object_new_string(name));
+                }
+        }
+        for (size_t i = 0; i < json_object_array_length(names); i++) {
+                const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+                json_object *m = json_object_new_object(), *aliases = jget(jget(eps, name), "Aliases");
+                for (size_t k = 1; k < sizeof(empty) / sizeof(empty[0]); k++)
+                        json_object_object_add(m, empty[k], json_object_new_string(""));
+                json_object_object_add(m, "NetworkID", json_object_new_string(""));
+                json_object_object_add(m, "IPPrefixLen", json_object_new_int(0));
+                json_object_object_add(m, "GlobalIPv6PrefixLen", json_object_new_int(0));
+                json_object_object_add(m, "Aliases", aliases ? json_object_get(aliases) : json_object_new_array());
+                json_object_object_add(nets, name, m);
+        }
+        json_object_put(names);
+        return ns;
+}
+
+/* Docker's PORTS text: "0.0.0.0:8080->80/tcp, 53/udp". */
+static char *ports_text(const struct container *c)
+{
+        json_object *ports = jget(c->network, "Ports");
+        char *s = xstrdup("");
+
+        if (!json_object_is_type(ports, json_type_object))
+                return s;
+        json_object_object_foreach(ports, key, arr) {
+                size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+                for (size_t i = 0; i < (n ? n : 1); i++) {
+                        json_object *b = n ? json_object_array_get_idx(arr, i) : NULL;
+                        char *item = b ? xasprintf("%s:%s->%s", jstr(b, "HostIp"), jstr(b, "HostPort"), key)
+                                       : xstrdup(key);
+                        char *next = xasprintf("%s%s%s", s, *s ? ", " : "", item);
+                        free(item);
+                        free(s);
+                        s = next;
+                }
+        }
+        return s;
+}
+
 json_object *cli_container_json(const struct container *c)
 {
         json_object *o = json_object_new_object(), *st = json_object_new_object(), *mounts = json_object_new_array();
@@ -224,11 +294,7 @@ json_object *cli_container_json(const struct container *c)
         json_object_object_add(o, "Mounts", mounts);
         json_object_object_add(o, "Config", json_object_get(jget(c->config, "Config")));
         json_object_object_add(o, "HostConfig", json_object_get(jget(c->config, "HostConfig")));
-        {
-                json_object *ns = json_object_new_object();
-                json_object_object_add(ns, "Ports", json_object_new_object());
-                json_object_object_add(o, "NetworkSettings", ns);
-        }
+        json_object_object_add(o, "NetworkSettings", network_settings(c));
         json_object_put(spec);
         return o;
 }
@@ -300,7 +366,10 @@ static void ps_row(struct cli_table *t, const struct container *c, bool json, bo
                 json_object_object_add(o, "RunningFor", json_object_new_string(ago));
                 json_object_object_add(o, "State", json_object_new_string(container_state(c)));
                 json_object_object_add(o, "Status", json_object_new_string(status));
-                json_object_object_add(o, "Ports", json_object_new_string(""));
+                {
+                        _cleanup_free_ char *ports = ports_text(c);
+                        json_object_object_add(o, "Ports", json_object_new_string(ports));
+                }
                 json_object_object_add(o, "Names", json_object_new_string(c->name));
                 json_object_object_add(o, "ExitCode", json_object_new_int(container_exit_code(c)));
                 json_object_object_add(o, "Pid", json_object_new_int(container_pid(c)));
@@ -315,8 +384,8 @@ static void ps_row(struct cli_table *t, const struct container *c, bool json, bo
         else
                 qcmd = xasprintf("\"%s\"", cmd);
         {
-                _cleanup_free_ char *id = xstrndup(c->id, no_trunc ? 64 : 12);
-                cli_table_add(t, id, c->image, qcmd, ago, status, "", c->name);
+                _cleanup_free_ char *id = xstrndup(c->id, no_trunc ? 64 : 12), *ports = ports_text(c);
+                cli_table_add(t, id, c->image, qcmd, ago, status, ports, c->name);
         }
 }
 
@@ -760,10 +829,29 @@ int cmd_port(int argc, char **argv)
                 return 1;
         if (engine_lookup(e, argv[1], &c, &err) < 0)
                 r = cli_fail(&err);
-        else if (argc == 3)
-                /* no published ports until networks exist */
-                r = cli_usage("no public port '%s%s' published for %s", argv[2], strchr(argv[2], '/') ? "" : "/tcp",
-                              c.name);
+        else {
+                json_object *ports = jget(c.network, "Ports");
+                _cleanup_free_ char *want = argc == 3 ? xasprintf("%s%s", argv[2], strchr(argv[2], '/') ? "" : "/tcp")
+                                                      : NULL;
+                bool found = false;
+                if (json_object_is_type(ports, json_type_object)) {
+                        json_object_object_foreach(ports, key, arr) {
+                                if (want && strcmp(key, want) != 0)
+                                        continue;
+                                for (size_t i = 0; json_object_is_type(arr, json_type_array) &&
+                                                   i < json_object_array_length(arr); i++) {
+                                        json_object *b = json_object_array_get_idx(arr, i);
+                                        found = true;
+                                        if (want)
+                                                printf("%s:%s\n", jstr(b, "HostIp"), jstr(b, "HostPort"));
+                                        else
+                                                printf("%s -> %s:%s\n", key, jstr(b, "HostIp"), jstr(b, "HostPort"));
+                                }
+                        }
+                }
+                if (want && !found)
+                        r = cli_usage("no public port '%s' published for %s", want, c.name);
+        }
         container_clear(&c);
         engine_close(e);
         return r;

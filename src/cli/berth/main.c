@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "engine/engine.h"
 #include "image/digest.h"
 
 struct berth_args arg;
@@ -106,7 +107,25 @@ static const struct {
         { "logs", cmd_logs },     { "attach", cmd_attach }, { "wait", cmd_wait },     { "pause", cmd_pause },
         { "unpause", cmd_pause }, { "rename", cmd_rename }, { "port", cmd_port },     { "exec", cmd_exec },
         { "top", cmd_top },       { "stats", cmd_stats },   { "cp", cmd_cp },         { "volume", cmd_volume },
+        { "network", cmd_network },
 };
+
+int cli_engine_verbs(const char *what, const struct cli_engine_verb *verbs, size_t n, int argc, char **argv)
+{
+        struct engine *e = NULL;
+
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(argv[1], verbs[i].verb) == 0) {
+                        int r;
+                        if (cli_engine(&e))
+                                return 1;
+                        optind = 0;
+                        r = verbs[i].fn(argc - 1, argv + 1, e);
+                        engine_close(e);
+                        return r;
+                }
+        return cli_usage("%s: unknown command `%s`", what, argv[1]);
+}
 
 /* `berth container VERB`. */
 static const struct {
@@ -142,7 +161,8 @@ static void usage(void)
                "  ps [-a] [-q] [--filter K=V] [--format json]   list containers\n"
                "  logs [-f] [--tail N] [--since T] [-t] C   exec [-it] C CMD…   attach C\n"
                "  inspect C|IMAGE   top C   stats [--no-stream]   cp SRC DST   port C\n"
-               "  container prune   volume create|ls|rm|inspect|prune\n\n"
+               "  container prune   volume create|ls|rm|inspect|prune\n"
+               "  network create|ls|rm|inspect|connect|disconnect|prune\n\n"
                "Images:\n"
                "  pull NAME             fetch an image from a registry\n"
                "  push NAME [DEST]      send an image to a registry\n"

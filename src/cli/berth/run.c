@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -42,7 +43,9 @@ enum {
         OPT_CPUS, OPT_CPUSET, OPT_PIDS, OPT_BLKIO, OPT_DEV_READ_BPS, OPT_DEVICE, OPT_CAP_ADD, OPT_CAP_DROP,
         OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_USERNS, OPT_INIT, OPT_RESTART, OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL,
         OPT_HEALTH_RETRIES, OPT_HEALTH_TIMEOUT, OPT_HEALTH_START, OPT_NO_HEALTH, OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT,
-        OPT_LOG_OPT, OPT_LOG_DRIVER, OPT_NETWORK, OPT_RUNTIME, OPT_PULL, OPT_CPU_SHARES,
+        OPT_LOG_OPT, OPT_LOG_DRIVER, OPT_NETWORK, OPT_RUNTIME, OPT_PULL, OPT_CPU_SHARES, OPT_IP, OPT_IP6, OPT_MAC,
+        OPT_ALIAS, OPT_EXPOSE, OPT_DNS, OPT_DNS_SEARCH, OPT_DNS_OPT, OPT_ADD_HOST, OPT_EGRESS, OPT_EGRESS_ALLOW,
+        OPT_EGRESS_DENY,
 };
 
 static const struct option run_opts[] = {
@@ -90,6 +93,22 @@ static const struct option run_opts[] = {
         { "label", required_argument, NULL, 'l' },
         { "network", required_argument, NULL, OPT_NETWORK },
         { "net", required_argument, NULL, OPT_NETWORK },
+        { "ip", required_argument, NULL, OPT_IP },
+        { "ip6", required_argument, NULL, OPT_IP6 },
+        { "mac-address", required_argument, NULL, OPT_MAC },
+        { "network-alias", required_argument, NULL, OPT_ALIAS },
+        { "net-alias", required_argument, NULL, OPT_ALIAS },
+        { "publish", required_argument, NULL, 'p' },
+        { "publish-all", no_argument, NULL, 'P' },
+        { "expose", required_argument, NULL, OPT_EXPOSE },
+        { "dns", required_argument, NULL, OPT_DNS },
+        { "dns-search", required_argument, NULL, OPT_DNS_SEARCH },
+        { "dns-option", required_argument, NULL, OPT_DNS_OPT },
+        { "dns-opt", required_argument, NULL, OPT_DNS_OPT },
+        { "add-host", required_argument, NULL, OPT_ADD_HOST },
+        { "egress", required_argument, NULL, OPT_EGRESS },
+        { "egress-allow", required_argument, NULL, OPT_EGRESS_ALLOW },
+        { "egress-deny", required_argument, NULL, OPT_EGRESS_DENY },
         { "runtime", required_argument, NULL, OPT_RUNTIME },
         { "pull", required_argument, NULL, OPT_PULL },
         { "help", no_argument, NULL, 'H' },
@@ -99,9 +118,22 @@ static const struct option run_opts[] = {
 struct run_args {
         json_object *body, *config, *host;
         const char *name;
+        /* networks: the --network values in order, and what applies to the first */
+        char **networks;
+        const char *ip, *ip6, *mac, *egress;
+        char **aliases;
+        json_object *egress_rules; /* the exceptions given, with the flag that gave them first */
+        const char *egress_flag;
         const char *pull; /* missing (Docker's default), always, never */
         bool detach, rm;
 };
+
+static void run_args_clear(struct run_args *a)
+{
+        strv_free(a->networks);
+        strv_free(a->aliases);
+        json_object_put(a->egress_rules);
+}
 
 /* O's member KEY of TYPE (an array or an object), made when missing. */
 static json_object *member(json_object *o, const char *key, json_type type)
@@ -342,13 +374,46 @@ static int run_flag(struct run_args *a, int c, const char *v)
                         return bad_value("--log-driver", v, "only json-file is supported");
                 break;
         case 'l': return add_label(obj(a->config, "Labels"), v);
-        case OPT_NETWORK:
-                if (strcmp(v, "none") && strcmp(v, "host") && strcmp(v, "bridge") && strcmp(v, "default"))
-                        return bad_value("--network", v, "only none and host are supported (networks come later)");
-                /* until bridge networks exist, the default is a network namespace with loopback only */
-                json_object_object_add(a->host, "NetworkMode", json_object_new_string(strcmp(v, "host") ? "none"
-                                                                                                         : "host"));
+        case OPT_NETWORK: strv_push(&a->networks, xstrdup(strcmp(v, "default") == 0 ? "bridge" : v)); break;
+        case OPT_IP: r = parse_ip("--ip", v, AF_INET, &err); a->ip = v; break;
+        case OPT_IP6: r = parse_ip("--ip6", v, AF_INET6, &err); a->ip6 = v; break;
+        case OPT_MAC: r = parse_mac(v, &err); a->mac = v; break;
+        case OPT_ALIAS: strv_push(&a->aliases, xstrdup(v)); break;
+        case 'p': r = parse_publish(v, obj(a->host, "PortBindings"), obj(a->config, "ExposedPorts"), &err); break;
+        case 'P': json_object_object_add(a->host, "PublishAllPorts", json_object_new_boolean(true)); break;
+        case OPT_EXPOSE: r = parse_expose("--expose", v, obj(a->config, "ExposedPorts"), &err); break;
+        case OPT_DNS:
+                if ((r = parse_ip("--dns", v, 0, &err)) >= 0)
+                        json_object_array_add(arr(a->host, "Dns"), json_object_new_string(v));
                 break;
+        case OPT_DNS_SEARCH: json_object_array_add(arr(a->host, "DnsSearch"), json_object_new_string(v)); break;
+        case OPT_DNS_OPT: json_object_array_add(arr(a->host, "DnsOptions"), json_object_new_string(v)); break;
+        case OPT_ADD_HOST: {
+                char *h = NULL;
+                if ((r = parse_add_host(v, &h, &err)) >= 0)
+                        json_object_array_add(arr(a->host, "ExtraHosts"), json_object_new_string(h));
+                free(h);
+                break;
+        }
+        case OPT_EGRESS:
+                if (strcmp(v, "allow") && strcmp(v, "deny"))
+                        return bad_value("--egress", v, "expected allow or deny");
+                a->egress = v;
+                break;
+        case OPT_EGRESS_ALLOW:
+        case OPT_EGRESS_DENY: {
+                const char *flag = c == OPT_EGRESS_ALLOW ? "--egress-allow" : "--egress-deny";
+                if (a->egress_flag && strcmp(a->egress_flag, flag) != 0)
+                        return cli_usage("--egress-allow and --egress-deny cannot be combined: the exceptions are to "
+                                         "one policy"), 125;
+                a->egress_flag = flag;
+                if ((r = parse_egress_rule(flag, v, &err)) >= 0) {
+                        if (!a->egress_rules)
+                                a->egress_rules = json_object_new_array();
+                        json_object_array_add(a->egress_rules, json_object_new_string(v));
+                }
+                break;
+        }
         case OPT_RUNTIME: json_object_object_add(a->host, "Runtime", json_object_new_string(v)); break;
         case OPT_PULL:
                 if (strcmp(v, "missing") && strcmp(v, "never") && strcmp(v, "always"))
@@ -379,7 +444,82 @@ static void run_usage(const char *cmd)
                "  --restart no|on-failure[:N]|always|unless-stopped  --stop-signal SIG  --stop-timeout SECS\n"
                "  --health-cmd CMD  --health-interval D  --health-retries N  --health-timeout D\n"
                "  --health-start-period D  --no-healthcheck  --log-opt max-size=…|max-file=…\n"
-               "  --network none|host  --runtime PATH\n", cmd);
+               "  --network bridge|none|host|container:NAME|NETWORK (repeatable)  --ip IP  --ip6 IP\n"
+               "  --mac-address MAC  --network-alias NAME  -p, --publish [IP:][HOSTPORT:]PORT[/PROTO]\n"
+               "  -P, --publish-all  --expose PORT[/PROTO]  --dns IP  --dns-search DOMAIN  --dns-option OPT\n"
+               "  --add-host NAME:IP  --egress allow|deny  --egress-allow|--egress-deny CIDR[:PORT[/PROTO]]\n"
+               "  --runtime PATH\n", cmd);
+}
+
+static bool network_special(const char *n)
+{
+        return strcmp(n, "none") == 0 || strcmp(n, "host") == 0 || strncmp(n, "container:", 10) == 0;
+}
+
+static json_object *endpoint(json_object *eps, const char *name)
+{
+        json_object *ep = obj(eps, name), *ipam = obj(ep, "IPAMConfig");
+
+        if (!json_object_object_get_ex(ipam, "IPv4Address", NULL)) {
+                json_object_object_add(ipam, "IPv4Address", json_object_new_string(""));
+                json_object_object_add(ipam, "IPv6Address", json_object_new_string(""));
+                json_object_object_add(ep, "MacAddress", json_object_new_string(""));
+                arr(ep, "Aliases");
+        }
+        return ep;
+}
+
+/* --network (HostConfig.NetworkMode: the first; NetworkingConfig.EndpointsConfig:
+ * each), what applies to the first network's endpoint, and --egress. */
+static int network_flags(struct run_args *a)
+{
+        const char *first = a->networks ? a->networks[0] : "bridge";
+        bool per_endpoint = a->ip || a->ip6 || a->mac || a->aliases;
+        json_object *eps, *ep;
+
+        for (char **n = a->networks; n && *n; n++) {
+                if (network_special(*n) && strv_length(a->networks) > 1)
+                        return cli_usage("--network: %s cannot be combined with other networks", *n), 125;
+                if (strcmp(*n, "container:") == 0)
+                        return bad_value("--network", *n, "container: needs a container's name or id");
+        }
+        if (a->networks)
+                json_object_object_add(a->host, "NetworkMode", json_object_new_string(first));
+        if (network_special(first)) {
+                if (per_endpoint)
+                        return cli_usage("%s: needs a bridge network, not %s",
+                                         a->ip ? "--ip" : a->ip6 ? "--ip6" : a->mac ? "--mac-address" : "--network-alias",
+                                         first), 125;
+        } else if (a->networks || per_endpoint) {
+                eps = obj(obj(a->body, "NetworkingConfig"), "EndpointsConfig");
+                for (char **n = a->networks; n && *n; n++)
+                        endpoint(eps, *n);
+                ep = endpoint(eps, first);
+                if (a->ip)
+                        json_object_object_add(obj(ep, "IPAMConfig"), "IPv4Address", json_object_new_string(a->ip));
+                if (a->ip6)
+                        json_object_object_add(obj(ep, "IPAMConfig"), "IPv6Address", json_object_new_string(a->ip6));
+                if (a->mac)
+                        json_object_object_add(ep, "MacAddress", json_object_new_string(a->mac));
+                for (char **al = a->aliases; al && *al; al++)
+                        json_object_array_add(arr(ep, "Aliases"), json_object_new_string(*al));
+        }
+        if (a->egress || a->egress_rules) {
+                const char *policy = a->egress;
+                json_object *eg = obj(a->host, "Egress");
+                if (!policy)
+                        policy = a->egress_flag && strcmp(a->egress_flag, "--egress-allow") == 0 ? "deny" : "allow";
+                if (a->egress_flag && strcmp(policy, "deny") == 0 && strcmp(a->egress_flag, "--egress-deny") == 0)
+                        return cli_usage("--egress-deny lists exceptions to --egress allow, not deny"), 125;
+                if (a->egress_flag && strcmp(policy, "allow") == 0 && strcmp(a->egress_flag, "--egress-allow") == 0)
+                        return cli_usage("--egress-allow lists exceptions to --egress deny, not allow"), 125;
+                if (network_special(first))
+                        return cli_usage("--egress: needs a bridge network, not %s", first), 125;
+                json_object_object_add(eg, "Policy", json_object_new_string(policy));
+                json_object_object_add(eg, "Rules", a->egress_rules ? a->egress_rules : json_object_new_array());
+                a->egress_rules = NULL;
+        }
+        return 0;
 }
 
 /* Parse run/create's arguments into A (A->body owned by the caller). */
@@ -391,7 +531,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
         a->config = obj(a->body, "Config");
         a->host = obj(a->body, "HostConfig");
         /* "+": options end at the image, the rest is the command */
-        while ((c = getopt_long(argc, argv, "+dith:e:w:u:v:m:l:c:", run_opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+dith:e:w:u:v:m:l:c:p:P", run_opts, NULL)) >= 0) {
                 if (c == 'H') {
                         run_usage(argv[0]);
                         return -1;
@@ -406,6 +546,9 @@ static int parse_run(int argc, char **argv, struct run_args *a)
         }
         if (optind >= argc)
                 return cli_usage("%s: requires at least 1 argument (IMAGE)", argv[0]), 125;
+        r = network_flags(a);
+        if (r)
+                return r;
         if (a->rm) {
                 json_object *rp = NULL, *nm = NULL;
                 if (json_object_object_get_ex(a->host, "RestartPolicy", &rp) &&
@@ -467,7 +610,7 @@ static int open_engine(struct engine **e)
 
 int cmd_create(int argc, char **argv)
 {
-        struct run_args a = {};
+        _cleanup_(run_args_clear) struct run_args a = {};
         struct container c = {};
         struct error err = ERROR_INIT;
         struct engine *e = NULL;
@@ -540,7 +683,7 @@ int cli_attach(const struct container *c, int fd, bool in, bool tty)
 
 int cmd_run(int argc, char **argv)
 {
-        struct run_args a = {};
+        _cleanup_(run_args_clear) struct run_args a = {};
         struct container c = {};
         struct error err = ERROR_INIT;
         struct engine *e = NULL;

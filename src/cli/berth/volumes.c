@@ -192,27 +192,13 @@ static int volume_prune_cmd(int argc, char **argv, struct engine *e)
 
 int cmd_volume(int argc, char **argv)
 {
-        static const struct {
-                const char *verb;
-                int (*fn)(int, char **, struct engine *);
-        } verbs[] = {
+        static const struct cli_engine_verb verbs[] = {
                 { "create", volume_create_cmd }, { "ls", volume_ls_cmd },       { "list", volume_ls_cmd },
                 { "rm", volume_rm_cmd },         { "remove", volume_rm_cmd },   { "inspect", volume_inspect_cmd },
                 { "prune", volume_prune_cmd },
         };
-        struct engine *e = NULL;
 
         if (argc < 2)
                 return cli_usage("volume: missing command (create, ls, rm, inspect, prune)");
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                if (strcmp(argv[1], verbs[i].verb) == 0) {
-                        int r;
-                        if (cli_engine(&e))
-                                return 1;
-                        optind = 0;
-                        r = verbs[i].fn(argc - 1, argv + 1, e);
-                        engine_close(e);
-                        return r;
-                }
-        return cli_usage("volume: unknown command `%s`", argv[1]);
+        return cli_engine_verbs("volume", verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);
 }
