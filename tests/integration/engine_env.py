@@ -7,12 +7,14 @@ engine`) gives an Engine: the berth CLI on a fresh --root under /tmp with
 container is removed with `rm -f`, then the test fails if anything is left:
 a mount under the root, a cgroup berth-ID of one of its containers (or a
 shared "berth" parent: a container's cgroup is /berth-ID), a live
-monitor, a runtime state directory.  The data root is removed last.
+monitor, a runtime state directory or network namespace (run/*/*), a veth
+of one of its containers, IPv4 forwarding changed.  The data root is removed last.
 """
 
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 BERTH = os.environ.get("BERTH_CLI") or str(REPO / "build" / "src" / "cli" / "berth")
 BUSYBOX = "/bin/busybox"
 TMP_PREFIX = "berth-eng-"
+IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 
 PASSWD = """root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
@@ -175,6 +178,7 @@ def managed_engine(source, *import_args, prefix=TMP_PREFIX):
     e = Engine(root)
     e.run("import", *import_args, source, "busybox:latest")
     parents_before = set(shared_parents())
+    forward_before = Path(IP_FORWARD).read_text()
     seen = set()
     try:
         yield e
@@ -215,6 +219,14 @@ def managed_engine(source, *import_args, prefix=TMP_PREFIX):
                     os.rmdir(p)
                 except OSError:
                     pass
+        # networks: the containers' veths (vb + 12 hex of the id), network namespaces, forwarding
+        link_names = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        veths = sorted({m for m in re.findall(r"^\d+: (vb[0-9a-f]{13})[@:]", link_names, re.M)
+                        if any(m[2:14] == cid[:12] for cid in seen)})
+        if veths:
+            problems.append(f"veths left: {veths}")
+        if Path(IP_FORWARD).read_text() != forward_before:
+            problems.append(f"{IP_FORWARD} was {forward_before.strip()}, is {Path(IP_FORWARD).read_text().strip()}")
         rundir = Path(root) / "run"
         states = [str(p) for p in rundir.glob("*/*")] if rundir.is_dir() else []
         if states:
