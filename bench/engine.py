@@ -125,6 +125,17 @@ def make_image_tar(work):
     return tar
 
 
+def write_results(name, lines, tsv, publish):
+    """bench/out/NAME.md (the table LINES, also printed) and NAME.tsv (TSV);
+    with PUBLISH the table is copied to bench/NAME.md."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{name}.tsv").write_text("\n".join(tsv) + "\n")
+    print("\n".join(lines))
+    if publish:
+        shutil.copy(OUT / f"{name}.md", REPO / "bench" / f"{name}.md")
+
+
 def mounts_under(prefix):
     with open("/proc/self/mountinfo") as f:
         return [l.split()[4] for l in f if l.split()[4].startswith(str(prefix) + "/")]
@@ -209,12 +220,7 @@ def main():
                  f" | {mem[names[0]][0] / mem[names[2]][0]:.2f}× |")
     lines.append("| supervisor Pss per container (KiB) | " + " | ".join(f"{mem[n][1]:.0f}" for n in names) +
                  f" | {mem[names[0]][1] / mem[names[2]][1]:.2f}× |")
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "engine.md").write_text("\n".join(lines) + "\n")
-    (OUT / "engine.tsv").write_text("\n".join(tsv) + "\n")
-    print("\n".join(lines))
-    if publish:
-        shutil.copy(OUT / "engine.md", REPO / "bench" / "engine.md")
+    write_results("engine", lines, tsv, publish)
 
 
 if __name__ == "__main__":

@@ -191,6 +191,7 @@ void net_network_down(struct engine *e, const char *bridge)
         struct net_nl *host = NULL;
         _cleanup_close_ int lock = net_lock(e, NULL);
 
+        (void) lock; /* held to the end */
         if (!bridge || !*bridge || net_nl_open(-1, &host, NULL) < 0)
                 return;
         if (net_link_exists(host, bridge)) {
@@ -201,24 +202,22 @@ void net_network_down(struct engine *e, const char *bridge)
         net_nl_close(host);
 }
 
-/* Does any container but EXCEPT still have an interface on NET_ID? */
-static bool network_in_use(struct engine *e, struct net_nl *host, const char *net_id, const char *except)
+/* Does any container but EXCEPT still run attached to NET_ID (its
+ * network.json, written last by an attach under the lock)?  Not the
+ * veths: a stopped container's goes with its namespace, a little later. */
+static bool network_in_use(struct engine *e, const char *net_id, const char *except)
 {
-        sqlite3_stmt *st = NULL;
-        bool used = false;
+        _cleanup_strv_free_ char **ids = NULL;
 
-        if (store_sql_prep(e->store,
-                           "SELECT container_id, idx FROM endpoints WHERE network_id "
-                           "= ?1 AND container_id != ?2",
-                           (const char *[]){ net_id, except, NULL }, &st, NULL) < 0)
+        if (store_sql_strv(e->store, "SELECT container_id FROM endpoints WHERE network_id = ?1 AND container_id != ?2",
+                           (const char *[]) { net_id, except, NULL }, &ids, NULL) < 0)
                 return true;
-        while (!used && sqlite3_step(st) == SQLITE_ROW) {
-                _cleanup_free_ char *v =
-                        veth_name((const char *) sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
-                used = net_link_exists(host, v);
+        for (char **id = ids; *id; id++) {
+                _cleanup_free_ char *mark = xasprintf("%s/%s/network.json", e->containers_dir, *id);
+                if (access(mark, F_OK) == 0)
+                        return true;
         }
-        sqlite3_finalize(st);
-        return used;
+        return false;
 }
 
 /* ---- /etc/hosts, /etc/hostname, /etc/resolv.conf -------------------- */
@@ -483,6 +482,7 @@ void net_refresh_network(struct engine *e, const char *net_id)
         _cleanup_strv_free_ char **ids = NULL;
         _cleanup_close_ int lock = net_lock(e, NULL);
 
+        (void) lock; /* held to the end */
         if (store_sql_strv(e->store, "SELECT container_id FROM endpoints WHERE network_id = ?1",
                            (const char *[]) { net_id, NULL }, &ids, NULL) >= 0)
                 rewrite_hosts(e, ids);
@@ -695,15 +695,15 @@ static void port_spec(const struct endpoint *ep, const char *proto, const char *
         (void) net_addr_parse(ep->ip, &p->container_addr, NULL);
 }
 
-/* Unpublish C's ports (recorded in the table) and forget them. */
-static void unpublish_all(struct engine *e, const struct container *c, const struct endpoint *ep)
+/* Unpublish C's ports (recorded in the table) and forget them; whether
+ * it had any. */
+static bool unpublish_all(struct engine *e, const struct container *c, const struct endpoint *ep)
 {
         sqlite3_stmt *st = NULL;
+        bool had = false;
 
-        if (ep && store_sql_prep(e->store,
-                                 "SELECT proto, host_ip, host_port, container_port FROM ports "
-                                 "WHERE container_id = ?1",
-                                 (const char *[]){ c->id, NULL }, &st, NULL) >= 0) {
+        if (ep && store_sql_prep(e->store, "SELECT proto, host_ip, host_port, container_port FROM ports "
+                                 "WHERE container_id = ?1", (const char *[]) { c->id, NULL }, &st, NULL) >= 0) {
                 while (sqlite3_step(st) == SQLITE_ROW) {
                         struct net_nft_port p;
                         struct net_prefix ha;
@@ -711,11 +711,13 @@ static void unpublish_all(struct engine *e, const struct container *c, const str
                                   (const char *) sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
                                   sqlite3_column_int(st, 3), &ha, &p);
                         (void) net_nft_unpublish(&p, NULL);
+                        had = true;
                 }
                 sqlite3_finalize(st);
         }
-        (void) store_sql_run(e->store, "DELETE FROM ports WHERE container_id = ?1", (const char *[]){ c->id, NULL },
+        (void) store_sql_run(e->store, "DELETE FROM ports WHERE container_id = ?1", (const char *[]) { c->id, NULL },
                              NULL);
+        return had;
 }
 
 /* The endpoint ports are published to: the first with an IPv4 address. */
@@ -908,13 +910,22 @@ static int endpoint_up(const struct container *c, struct net_nl *host, struct ne
         return r < 0 ? error_prefix(err, "connect %s to network %s", c->name, ep->net.name) : 0;
 }
 
-/* EP's interface goes; its network with it when nobody else is on it. */
-static bool endpoint_down(struct engine *e, const struct container *c, struct net_nl *host, const struct endpoint *ep)
+/* EP's interface goes, and its network with it when nobody else is on
+ * it.  NS_GOING: C's network namespace is about to be unmounted with no
+ * process left in it; the kernel then deletes the veth pair with it, after
+ * we return, which spares the start path the ~10 ms a veth deletion waits
+ * for (synchronize_net).  Taking the bridge's end down first makes the
+ * bridge forget its addresses at once. */
+static bool endpoint_down(struct engine *e, const struct container *c, struct net_nl *host, const struct endpoint *ep,
+                          bool ns_going)
 {
         _cleanup_free_ char *veth = veth_name(c->id, ep->idx);
 
-        (void) net_link_delete(host, veth, NULL);
-        if (net_link_exists(host, ep->net.bridge) && !network_in_use(e, host, ep->net.id, c->id)) {
+        if (ns_going)
+                (void) net_link_down(host, veth, NULL);
+        else
+                (void) net_link_delete(host, veth, NULL);
+        if (net_link_exists(host, ep->net.bridge) && !network_in_use(e, ep->net.id, c->id)) {
                 (void) net_link_delete(host, ep->net.bridge, NULL);
                 (void) net_nft_network_remove(ep->net.bridge, NULL);
                 return true;
@@ -1082,7 +1093,7 @@ static int attach_bridged(struct engine *e, const struct container *c, json_obje
                 egress_remove(eps, n);
                 unpublish_all(e, c, port_endpoint(eps, n));
                 for (size_t i = 0; host && i < n; i++)
-                        endpoint_down(e, c, host, &eps[i]);
+                        endpoint_down(e, c, host, &eps[i], false);
                 (void) unlink(mark);
                 if (nsfd >= 0)
                         close(nsfd);
@@ -1124,26 +1135,30 @@ void container_net_detach(struct engine *e, const struct container *c)
         struct net_nl *host = NULL;
         struct endpoint *eps = NULL;
         size_t n = 0;
-        bool had = access(mark, F_OK) == 0 || access(path, F_OK) == 0;
+        bool had = access(mark, F_OK) == 0 || access(path, F_OK) == 0, nft = false;
 
         if (!had || !network_mode_bridged(container_network_mode(c)))
                 return;
         lock = net_lock(e, NULL);
         if (container_endpoints(e, c->id, &eps, &n, NULL) < 0)
                 n = 0;
-        if (jstr(jget(jget(c->config, "HostConfig"), "Egress"), "Policy"))
+        if (jstr(jget(jget(c->config, "HostConfig"), "Egress"), "Policy")) {
                 egress_remove(eps, n);
-        unpublish_all(e, c, port_endpoint(eps, n));
+                nft = true;
+        }
+        nft |= unpublish_all(e, c, port_endpoint(eps, n));
+        /* the namespace goes first, so that nothing can see it half torn down */
+        (void) unlink(mark);
         if (net_nl_open(-1, &host, NULL) >= 0)
                 for (size_t i = 0; i < n; i++)
-                        (void) endpoint_down(e, c, host, &eps[i]);
+                        nft |= endpoint_down(e, c, host, &eps[i], true);
         net_nl_close(host);
-        (void) unlink(mark);
         netns_remove(path);
         refresh_peers(e, c);
-        /* also when no bridge went: the calls above make berth's tables when
-         * they are missing (after a reboot) */
-        net_idle_cleanup();
+        /* also when no bridge went: the calls above make berth's tables
+         * when they are missing (after a reboot) */
+        if (nft)
+                net_idle_cleanup();
         endpoints_free(eps, n);
 }
 
@@ -1210,7 +1225,7 @@ int container_net_join(struct engine *e, const struct container *c, const char *
         if (r >= 0)
                 refresh_peers(e, c);
         if (r < 0 && host && i >= 0)
-                endpoint_down(e, c, host, &eps[i]);
+                endpoint_down(e, c, host, &eps[i], false);
         net_nl_close(ns);
         net_nl_close(host);
         endpoints_free(eps, n);
@@ -1226,11 +1241,12 @@ void container_net_leave(struct engine *e, const struct container *c, const char
         bool down = false;
         int i;
 
+        (void) lock; /* held to the end */
         if (container_endpoints(e, c->id, &eps, &n, NULL) < 0)
                 return;
         i = find_endpoint(eps, n, net_id);
         if (i >= 0 && net_nl_open(-1, &host, NULL) >= 0) {
-                down = endpoint_down(e, c, host, &eps[i]);
+                down = endpoint_down(e, c, host, &eps[i], false);
                 net_nl_close(host);
         }
         rest = xzalloc((n + 1) * sizeof(*rest));

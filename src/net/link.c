@@ -292,7 +292,7 @@ bool net_link_exists(struct net_nl *nl, const char *name)
         return check_name("interface", name, NULL) >= 0 && link_get(nl, name, &li) > 0;
 }
 
-static int link_set_up(struct net_nl *nl, const char *name)
+static int link_set_up(struct net_nl *nl, const char *name, bool up)
 {
         char buf[NL_REQ_SIZE];
         struct nlmsghdr *nlh = nl_msg(buf, RTM_NEWLINK, 0);
@@ -300,7 +300,7 @@ static int link_set_up(struct net_nl *nl, const char *name)
 
         ifi->ifi_family = AF_UNSPEC;
         ifi->ifi_change = IFF_UP;
-        ifi->ifi_flags = IFF_UP;
+        ifi->ifi_flags = up ? IFF_UP : 0;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         return nl_call(nl, nlh, NULL, NULL);
 }
@@ -312,9 +312,23 @@ int net_link_up(struct net_nl *nl, const char *name, struct error *err)
         r = check_name("interface", name, err);
         if (r < 0)
                 return r;
-        r = link_set_up(nl, name);
+        r = link_set_up(nl, name, true);
         if (r < 0)
                 return nl_fail(nl, err, r, "bring up `%s`", name);
+        return 0;
+}
+
+int net_link_down(struct net_nl *nl, const char *name, struct error *err)
+{
+        int r = check_name("interface", name, err);
+
+        if (r < 0)
+                return r;
+        r = link_set_up(nl, name, false);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return nl_fail(nl, err, r, "take down `%s`", name);
         return 0;
 }
 
@@ -413,7 +427,7 @@ int net_bridge_ensure(struct net_nl *nl, const char *name, unsigned mtu, struct 
                                   name, li.kind[0] ? " (" : "", li.kind, li.kind[0] ? ")" : "");
         if (li.flags & IFF_UP)
                 return 0;
-        r = link_set_up(nl, name);
+        r = link_set_up(nl, name, true);
         if (r < 0)
                 return nl_fail(nl, err, r, "bring up bridge `%s`", name);
         return 0;

@@ -67,6 +67,9 @@ int net_veth_create(struct net_nl *nl, const char *host_name, const char *master
 int net_link_delete(struct net_nl *nl, const char *name, struct error *err);
 bool net_link_exists(struct net_nl *nl, const char *name);
 int net_link_up(struct net_nl *nl, const char *name, struct error *err);
+/* Take link NAME down (a bridge port: its learned addresses go); no such
+ * link is success. */
+int net_link_down(struct net_nl *nl, const char *name, struct error *err);
 /* Add ADDR (with its prefix length) to NAME; EEXIST is success. */
 int net_addr_add(struct net_nl *nl, const char *name, const struct net_prefix *addr, struct error *err);
 /* A default route through GW (family from GW) in NL's namespace. */

@@ -220,9 +220,15 @@ def managed_engine(source, *import_args, prefix=TMP_PREFIX):
                 except OSError:
                     pass
         # networks: the containers' veths (vb + 12 hex of the id), network namespaces, forwarding
-        link_names = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-        veths = sorted({m for m in re.findall(r"^\d+: (vb[0-9a-f]{13})[@:]", link_names, re.M)
-                        if any(m[2:14] == cid[:12] for cid in seen)})
+        # (the kernel deletes a veth with its namespace, just after rm returns)
+        end = time.monotonic() + 5
+        while True:
+            link_names = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+            veths = sorted({m for m in re.findall(r"^\d+: (vb[0-9a-f]{13})[@:]", link_names, re.M)
+                            if any(m[2:14] == cid[:12] for cid in seen)})
+            if not veths or time.monotonic() > end:
+                break
+            time.sleep(0.05)
         if veths:
             problems.append(f"veths left: {veths}")
         if Path(IP_FORWARD).read_text() != forward_before:
