@@ -27,7 +27,7 @@ void error_clear(struct error *err);
 int error_fs_context(int fsfd, struct error *err, int code, const char *what);
 static inline int error_ret(const struct error *err)
 {
-        return err->code > 0 ? -err->code : -EINVAL;
+        return err && err->code > 0 ? -err->code : -EINVAL; /* ERR NULL: the caller did not want the message */
 }
 
 static inline void error_clearp(struct error *err)

@@ -161,10 +161,10 @@ int volume_prune(struct engine *e, bool all, char ***ret_names, struct error *er
  * container has one endpoint per network it joins (its address, MAC and
  * aliases, kept from create to rm).  The bridge and the network's nftables
  * rules exist while a running container is attached; the last one to go
- * takes them with it.  "bridge" is the default network, made on first
- * use with a subnet that overlaps no route of the host; "host" and "none"
- * are listed as pseudo networks (drivers "host" and "null") and are not
- * rows.
+ * takes them with it (half a second later: network_gc()).  "bridge" is the
+ * default network, made on first use with a subnet that overlaps no
+ * route of the host; "host" and "none" are listed as pseudo networks
+ * (drivers "host" and "null") and are not rows.
  *
  * A running container on bridge networks has <root>/run/netns/ID (its
  * network namespace, bind-mounted), veths eth0, eth1, … and its
@@ -227,6 +227,13 @@ struct endpoint_opts {
  * follow.  EEXIST when already joined. */
 int network_connect(struct engine *e, struct container *c, const char *network, const struct endpoint_opts *o,
                     struct error *err);
+/* The bridge and rules of network NET_ID (bridge BRIDGE) go unless a
+ * running container uses it; E NULL: its data root is gone, they go.
+ * When a network's last container stops, `berth network gc` does this
+ * NETWORK_GC_DELAY_MS later, so that back-to-back starts do not tear
+ * down and make again what the next one needs. */
+#define NETWORK_GC_DELAY_MS 500
+int network_gc(struct engine *e, const char *net_id, const char *bridge, struct error *err);
 /* Leave NETWORK: the interface goes (when running), the endpoint and its
  * address are freed. */
 int network_disconnect(struct engine *e, struct container *c, const char *network, struct error *err);

@@ -29,6 +29,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basic/fileio.h"
@@ -111,14 +112,13 @@ static int forwarding_on(struct error *err)
                 return error_set(err, -r, "read `%s`", IP_FORWARD);
         if (v[0] == '1')
                 return 0;
-        /* ours to undo: note it first, then limit what is forwarded to berth's
-   * bridges */
-        r = write_file_atomic_at(AT_FDCWD, FORWARD_NOTE, "0\n", 2, 0600);
-        if (r < 0)
-                return error_set(err, -r, "write `%s`", FORWARD_NOTE);
+        /* ours to undo: limit what is forwarded to berth's bridges, note it, turn it on */
         r = net_nft_forward_guard(err);
         if (r < 0)
                 return r;
+        r = write_file_atomic_at(AT_FDCWD, FORWARD_NOTE, "0\n", 2, 0600);
+        if (r < 0)
+                return error_set(err, -r, "write `%s`", FORWARD_NOTE);
         r = write_file_at(AT_FDCWD, IP_FORWARD, "1\n");
         return r < 0 ? error_set(err, -r, "turn on IPv4 forwarding (%s)", IP_FORWARD) : 0;
 }
@@ -186,21 +186,6 @@ static int network_up(struct net_nl *host, const struct network *n, struct error
         return 0;
 }
 
-void net_network_down(struct engine *e, const char *bridge)
-{
-        struct net_nl *host = NULL;
-        _cleanup_close_ int lock = net_lock(e, NULL);
-
-        (void) lock; /* held to the end */
-        if (!bridge || !*bridge || net_nl_open(-1, &host, NULL) < 0)
-                return;
-        if (net_link_exists(host, bridge)) {
-                (void) net_link_delete(host, bridge, NULL);
-                (void) net_nft_network_remove(bridge, NULL);
-                net_idle_cleanup();
-        }
-        net_nl_close(host);
-}
 
 /* Does any container but EXCEPT still run attached to NET_ID (its
  * network.json, written last by an attach under the lock)?  Not the
@@ -910,27 +895,90 @@ static int endpoint_up(const struct container *c, struct net_nl *host, struct ne
         return r < 0 ? error_prefix(err, "connect %s to network %s", c->name, ep->net.name) : 0;
 }
 
-/* EP's interface goes, and its network with it when nobody else is on
- * it.  NS_GOING: C's network namespace is about to be unmounted with no
- * process left in it; the kernel then deletes the veth pair with it, after
- * we return, which spares the start path the ~10 ms a veth deletion waits
- * for (synchronize_net).  Taking the bridge's end down first makes the
- * bridge forget its addresses at once. */
+/* A network nobody uses any more: its bridge and rules go now. */
+static void network_down_now(struct net_nl *host, const char *bridge)
+{
+        (void) net_link_delete(host, bridge, NULL);
+        (void) net_nft_network_remove(bridge, NULL);
+}
+
+/* ... or a little later, by a detached `berth network gc` (see
+ * network_gc()), so that a container started right after (back-to-back
+ * `run --rm`) finds them still up rather than waiting for their removal
+ * and making them again: deleting a bridge and nftables rules costs tens
+ * of milliseconds of RCU grace periods. */
+static void network_down_later(struct engine *e, const struct network *n)
+{
+        _cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+        pid_t pid = self ? fork() : -1;
+
+        if (pid < 0) {
+                struct net_nl *host = NULL;
+                if (net_nl_open(-1, &host, NULL) >= 0)
+                        network_down_now(host, n->bridge);
+                net_nl_close(host);
+                return;
+        }
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (setsid() < 0 || fork() != 0)
+                        _exit(0);
+                dup2(null, 0);
+                dup2(null, 1);
+                dup2(null, 2);
+                (void) close_range(3, ~0U, 0);
+                execl(self, "berth", "--root", e->root, "network", "gc", n->id, n->bridge, (char *) NULL);
+                _exit(127);
+        }
+        (void) RETRY_EINTR(waitpid(pid, NULL, 0));
+}
+
+int network_gc(struct engine *e, const char *net_id, const char *bridge, struct error *err)
+{
+        _cleanup_close_ int lock = -EBADF;
+        struct net_nl *host = NULL;
+        int r;
+
+        if (e) {
+                lock = net_lock(e, err);
+                if (lock < 0)
+                        return lock;
+                if (network_in_use(e, net_id, ""))
+                        return 0;
+        }
+        r = net_nl_open(-1, &host, err);
+        if (r >= 0 && net_link_exists(host, bridge)) {
+                network_down_now(host, bridge);
+                net_idle_cleanup();
+        }
+        net_nl_close(host);
+        return r;
+}
+
+/* EP's interface goes, and its network with it (LATER: a little later)
+ * when nobody else is on it.  LATER: C's network namespace is about to be
+ * unmounted with no process left in it; the kernel then deletes the veth
+ * pair with it, after we return, which spares the start path the ~10 ms a
+ * veth deletion waits for (synchronize_net).  Taking the bridge's end down
+ * first makes the bridge forget its addresses at once.  Whether nftables
+ * was touched now. */
 static bool endpoint_down(struct engine *e, const struct container *c, struct net_nl *host, const struct endpoint *ep,
-                          bool ns_going)
+                          bool later)
 {
         _cleanup_free_ char *veth = veth_name(c->id, ep->idx);
 
-        if (ns_going)
+        if (later)
                 (void) net_link_down(host, veth, NULL);
         else
                 (void) net_link_delete(host, veth, NULL);
-        if (net_link_exists(host, ep->net.bridge) && !network_in_use(e, ep->net.id, c->id)) {
-                (void) net_link_delete(host, ep->net.bridge, NULL);
-                (void) net_nft_network_remove(ep->net.bridge, NULL);
-                return true;
+        if (!net_link_exists(host, ep->net.bridge) || network_in_use(e, ep->net.id, c->id))
+                return false;
+        if (later) {
+                network_down_later(e, &ep->net);
+                return false;
         }
-        return false;
+        network_down_now(host, ep->net.bridge);
+        return true;
 }
 
 /* ---- network.json ------------------------------------------------------ */

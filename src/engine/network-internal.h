@@ -40,8 +40,6 @@ void container_net_detach(struct engine *e, const struct container *c);
 /* A running C joins / leaves network NET_ID (its endpoint row exists). */
 int container_net_join(struct engine *e, const struct container *c, const char *net_id, struct error *err);
 void container_net_leave(struct engine *e, const struct container *c, const char *net_id);
-/* A removed network's bridge and rules (when they are still there). */
-void net_network_down(struct engine *e, const char *bridge);
 /* Rewrite the hosts files of the running containers on network NET_ID. */
 void net_refresh_network(struct engine *e, const char *net_id);
 /* C's hostname: Config.Hostname, the host's with host networking, else its

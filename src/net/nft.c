@@ -3,7 +3,10 @@
  * transaction per call, rules found again by their owner's comment (see
  * nft.h for the tables, chains and why berth's accepts never override the
  * host's drops). */
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <nftables/libnftables.h>
@@ -85,6 +88,26 @@ static void cmds_clear(struct cmds *c)
 }
 #define _cleanup_cmds_ _cleanup_(cmds_clear)
 
+/* libnftables exits the process when the kernel has no nf_tables netlink
+ * (mnl.c: "Unable to initialize Netlink socket"): ask the kernel first. */
+static int nft_available(struct error *err)
+{
+        static int known; /* 1 yes, -errno no, 0 not asked */
+        int fd;
+
+        if (known == 0) {
+                fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+                known = fd >= 0 ? 1 : -errno;
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (known < 0)
+                return error_setx(err, -known, "nftables: the kernel has no nf_tables netlink (NETLINK_NETFILTER: %s); "
+                                  "berth's networks need it (modprobe nf_tables), or run with --network none or host",
+                                  strerror(-known));
+        return 0;
+}
+
 static struct nft_ctx *ctx_new(bool json)
 {
         struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -114,9 +137,25 @@ static int nft_error(struct nft_ctx *ctx, const char *what, struct error *err)
         return error_setx(err, EINVAL, "%s: %.*s", what, nl ? (int) (nl - e) : (int) strlen(e), e);
 }
 
+/* A context (JSON output or text), when the kernel has nf_tables. */
+static int ctx_open(bool json, struct nft_ctx **ret, struct error *err)
+{
+        int r = nft_available(err);
+
+        if (r < 0)
+                return r;
+        *ret = ctx_new(json);
+        return 0;
+}
+
 static int nft_exec(const char *cmds, const char *what, struct error *err)
 {
-        _cleanup_nft_ctx_ struct nft_ctx *ctx = ctx_new(false);
+        _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+        int r;
+
+        r = ctx_open(false, &ctx, err);
+        if (r < 0)
+                return r;
 
         if (nft_run_cmd_from_buffer(ctx, cmds) != 0)
                 return nft_error(ctx, what, err);
@@ -127,11 +166,15 @@ static int nft_exec(const char *cmds, const char *what, struct error *err)
  * TAG. */
 static int tagged_rules(const char *table, const char *tag, struct cmds *c, struct error *err)
 {
-        _cleanup_nft_ctx_ struct nft_ctx *ctx = ctx_new(true);
+        _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
         _cleanup_(json_object_putp) struct json_object *root = NULL;
         _cleanup_free_ char *cmd = xasprintf("list table inet %s", table);
         struct json_object *arr;
+        int r;
 
+        r = ctx_open(true, &ctx, err);
+        if (r < 0)
+                return r;
         if (nft_run_cmd_from_buffer(ctx, cmd) != 0)
                 return nft_error(ctx, "list berth's rules", err);
         root = json_tokener_parse(nft_ctx_get_output_buffer(ctx));
@@ -453,9 +496,13 @@ int net_nft_forward_guard(struct error *err)
  * not there. */
 static int list_text(const char *cmd, char **ret, struct error *err)
 {
-        _cleanup_nft_ctx_ struct nft_ctx *ctx = ctx_new(false);
+        _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+        int r;
 
         *ret = NULL;
+        r = ctx_open(false, &ctx, err);
+        if (r < 0)
+                return r;
         if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
                 const char *e = nft_ctx_get_error_buffer(ctx);
                 if (e && strstr(e, "No such file or directory"))

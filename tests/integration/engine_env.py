@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -231,6 +232,23 @@ def managed_engine(source, *import_args, prefix=TMP_PREFIX):
             time.sleep(0.05)
         if veths:
             problems.append(f"veths left: {veths}")
+        # a network's bridge (and berth's tables, and forwarding) go half a
+        # second after its last container (NETWORK_GC_DELAY_MS)
+        bridges = set()
+        with contextlib.suppress(Exception):
+            db = sqlite3.connect(Path(root) / "berth.db")
+            try:
+                bridges = {r[0] for r in db.execute("SELECT bridge FROM networks")}
+            finally:
+                db.close()
+        end = time.monotonic() + 5
+        while True:
+            up = sorted(b for b in bridges if os.path.exists(f"/sys/class/net/{b}"))
+            if (not up and Path(IP_FORWARD).read_text() == forward_before) or time.monotonic() > end:
+                break
+            time.sleep(0.05)
+        if up:
+            problems.append(f"bridges left: {up}")
         if Path(IP_FORWARD).read_text() != forward_before:
             problems.append(f"{IP_FORWARD} was {forward_before.strip()}, is {Path(IP_FORWARD).read_text().strip()}")
         rundir = Path(root) / "run"

@@ -43,11 +43,20 @@ def berth_links():
 
 def wait_links_gone(want=frozenset(), timeout=5.0):
     """berth's links once the kernel has deleted the veths of namespaces that
-    went (it does so just after rm returns): until they are WANT or TIMEOUT."""
+    went (just after rm returns) and `berth network gc` the bridges of
+    networks nobody uses (half a second later): until they are WANT or
+    TIMEOUT."""
     end = time.monotonic() + timeout
     while berth_links() != set(want) and time.monotonic() < end:
         time.sleep(0.05)
     return berth_links()
+
+
+def wait_tables_gone(timeout=5.0):
+    end = time.monotonic() + timeout
+    while berth_tables() and time.monotonic() < end:
+        time.sleep(0.05)
+    return berth_tables()
 
 
 def berth_tables():
@@ -353,7 +362,10 @@ def test_egress_nat_internal_and_policy(engine, internet):
     e.run("rm", "-f", "jail")
     out = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
     assert f"berth:egress:{ip}" not in out
-    # forwarding as it was once nothing runs
+    # forwarding as it was once nothing runs (and the network's gc came)
+    end = time.monotonic() + 5
+    while Path("/proc/sys/net/ipv4/ip_forward").read_text() != forward_before and time.monotonic() < end:
+        time.sleep(0.05)
     assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == forward_before
 
 
@@ -441,7 +453,7 @@ def test_parallel_starts_get_distinct_addresses_and_leave_nothing(engine):
     ids = e.ids()
     e.run("rm", "-f", *ids, timeout=120)
     assert wait_links_gone() == set()
-    assert berth_tables() == []
+    assert wait_tables_gone() == []
     db = sqlite3.connect(e.root / "berth.db")
     try:
         assert db.execute("SELECT count(*) FROM endpoints").fetchone()[0] == 0
@@ -466,7 +478,7 @@ def test_killed_monitor_leaves_no_network_behind(engine):
     while (pid_alive(mon) or pid_alive(pid)) and time.monotonic() < end:
         time.sleep(0.05)
     assert "Exited" in e.out("ps", "-a")
-    assert wait_links_gone() == set() and berth_tables() == []
+    assert wait_links_gone() == set() and wait_tables_gone() == []
     assert not (e.root / "run" / "netns" / cid).exists()
     # its port is free for the next one
     e.run("run", "-d", "--name", "next", "-p", f"{port}:80", IMAGE, *HTTPD)

@@ -497,14 +497,28 @@ EOF
 # berth run/stats/rm with limits, an OOM kill seen by the monitor (memory.events), no cgroup left
 test_engine() {
         B="berth --root /var/lib/berth-vm"
+        # the initramfs loads no netfilter modules: bridge networks are
+        # tested on the host (test_network.py), the VM runs --network none
+        N="--network none"
         img=/engine-image
         mkdir -p "$img/bin" "$img/etc" "$img/tmp"
         cp /bin/busybox "$img/bin/busybox"
         for a in sh sleep echo cat; do ln -s busybox "$img/bin/$a"; done
         echo 'root:x:0:0:root:/root:/bin/sh' > "$img/etc/passwd"
         check "engine: import an image" sh -c "$B import -c 'CMD [\"sh\"]' $img busybox >/dev/null"
-        is "$($B run --rm busybox echo hello 2>&1)" hello "engine: run --rm prints what the container said"
-        id=$($B run -d --memory 64m --pids-limit 20 --cpus 0.5 busybox sleep 1000 2>&1)
+        is "$($B run --rm $N busybox echo hello 2>&1)" hello "engine: run --rm prints what the container said"
+        # the initramfs loads no bridge nor nf_tables module: a bridge network is
+        # refused with one clear line, and nothing is left
+        out=$($B run --name nonet busybox true 2>&1); rc=$?
+        case "$rc $out" in
+        "125 berth: "*"network bridge"*) pass "engine: no bridge support: a bridge network is refused, exit 125" ;;
+        *) fail "engine: no bridge support: a bridge network is refused, exit 125"; diag "$rc $out" ;;
+        esac
+        is "$(echo "$out" | wc -l)" 1 "engine: no bridge support: one line"
+        is "$(ip -o link | grep -c ' vb\| berth')" 0 "engine: no bridge support: no bridge or veth left"
+        is "$(ls /var/lib/berth-vm/run/netns 2>/dev/null | wc -l)" 0 "engine: no bridge support: no network namespace left"
+        $B rm -f nonet >/dev/null 2>&1
+        id=$($B run -d $N --memory 64m --pids-limit 20 --cpus 0.5 busybox sleep 1000 2>&1)
         is "$(cat "$CG/berth-$id/memory.max" 2>&1)" 67108864 "engine: --memory is memory.max"
         is "$(cat "$CG/berth-$id/pids.max" 2>&1)" 20 "engine: --pids-limit is pids.max"
         is "$(cat "$CG/berth-$id/cpu.max" 2>&1)" "50000 100000" "engine: --cpus is cpu.max"
@@ -515,7 +529,7 @@ test_engine() {
         esac
         check "engine: rm -f" sh -c "$B rm -f $id >/dev/null"
         check "engine: rm leaves no cgroup" test ! -e "$CG/berth-$id"
-        $B run -d --name hog --memory 8m --memory-swap 8m busybox sh -c 'x=a; while true; do x=$x$x; done' \
+        $B run -d $N --name hog --memory 8m --memory-swap 8m busybox sh -c 'x=a; while true; do x=$x$x; done' \
                 >/dev/null 2>&1
         is "$($B wait hog 2>&1)" 137 "engine: the OOM-killed container exits 137"
         is "$($B inspect -f '{{.State.OOMKilled}}' hog 2>&1)" true "engine: OOMKilled from memory.events"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "engine/engine.h"
@@ -423,6 +424,27 @@ static int network_prune_cmd(int argc, char **argv, struct engine *e)
         return 0;
 }
 
+/* `berth network gc NETWORK_ID BRIDGE`, run detached by the engine when a
+ * network's last container stopped: after a grace period, its bridge and
+ * rules go unless a container uses it again.  A data root removed
+ * meanwhile is not made again: the bridge goes without it. */
+static int network_gc_cmd(int argc, char **argv)
+{
+        struct error err = ERROR_INIT;
+        struct engine *e = NULL;
+        int r;
+
+        if (argc != 4)
+                return cli_usage("network gc: usage: berth network gc NETWORK_ID BRIDGE");
+        usleep(NETWORK_GC_DELAY_MS * 1000);
+        if (access(arg.root, F_OK) == 0 && cli_engine(&e))
+                return 1;
+        r = network_gc(e, argv[2], argv[3], &err);
+        if (e)
+                engine_close(e);
+        return r < 0 ? cli_fail(&err) : 0;
+}
+
 int cmd_network(int argc, char **argv)
 {
         static const struct cli_engine_verb verbs[] = {
@@ -443,5 +465,7 @@ int cmd_network(int argc, char **argv)
                        "  disconnect NETWORK CONTAINER    prune (removes every unused user network)\n");
                 return argc < 2 ? 1 : 0;
         }
+        if (strcmp(argv[1], "gc") == 0)
+                return network_gc_cmd(argc, argv);
         return cli_engine_verbs("network", verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);
 }
