@@ -230,10 +230,11 @@ int network_connect(struct engine *e, struct container *c, const char *network, 
 /* The bridge and rules of network NET_ID (bridge BRIDGE) go unless a
  * running container uses it; E NULL: its data root is gone, they go.
  * When a network's last container stops, `berth network gc` does this
- * NETWORK_GC_DELAY_MS later, so that back-to-back starts do not tear
- * down and make again what the next one needs. */
+ * NETWORK_GC_DELAY_MS later (DELAYED), so that back-to-back starts do not
+ * tear down and make again what the next one needs; such a gc leaves the
+ * decision to a later one when the network was used meanwhile. */
 #define NETWORK_GC_DELAY_MS 500
-int network_gc(struct engine *e, const char *net_id, const char *bridge, struct error *err);
+int network_gc(struct engine *e, const char *net_id, const char *bridge, bool delayed, struct error *err);
 /* Leave NETWORK: the interface goes (when running), the endpoint and its
  * address are freed. */
 int network_disconnect(struct engine *e, struct container *c, const char *network, struct error *err);

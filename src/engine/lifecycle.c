@@ -747,7 +747,13 @@ static int remove_locked(struct engine *e, struct container *c, bool volumes, st
         if (r < 0)
                 return r;
         if (dfd >= 0 && strlen(c->id) == 64) {
+                /* a last write into it may still be finishing (the container's
+                 * monitor or its cleanup, on their way out): then again */
                 r = rm_rf_at(dfd, c->id);
+                for (int i = 0; r == -ENOTEMPTY && i < 200; i++) {
+                        usleep(10000);
+                        r = rm_rf_at(dfd, c->id);
+                }
                 if (r < 0)
                         return error_set(err, -r, "remove `%s`", c->dir);
         }

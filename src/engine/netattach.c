@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "basic/fileio.h"
@@ -220,10 +221,12 @@ char *container_hostname(const struct container *c)
 }
 
 /* Rewrite PATH in place: it is bind-mounted into running containers, so a
- * rename would not reach them. */
-static int write_in_place(const char *path, const char *s, struct error *err)
+ * rename would not reach them.  CREATE: make it when missing; otherwise
+ * (another container's file) a missing one is left alone, so that nothing
+ * is added to a directory that its rm is emptying. */
+static int write_in_place(const char *path, const char *s, bool create, struct error *err)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
         size_t n = strlen(s), done = 0;
 
         if (fd < 0)
@@ -420,11 +423,11 @@ static int write_etc(struct engine *e, const struct container *c, const struct e
                 hosts = NULL;
         if (!hosts)
                 hosts = hosts_content(e, c, eps, n, n > 0);
-        r = write_in_place(hp, hosts, err);
+        r = write_in_place(hp, hosts, true, err);
         if (r >= 0)
-                r = write_in_place(np, name, err);
+                r = write_in_place(np, name, true, err);
         if (r >= 0)
-                r = write_in_place(rp, resolv, err);
+                r = write_in_place(rp, resolv, true, err);
         return r;
 }
 
@@ -444,7 +447,7 @@ static void rewrite_hosts(struct engine *e, char **ids)
                         continue;
                 hosts = hosts_content(e, &peer, eps, n, true);
                 hp = xasprintf("%s/hosts", peer.dir);
-                (void) write_in_place(hp, hosts, NULL);
+                (void) write_in_place(hp, hosts, false, NULL);
                 endpoints_free(eps, n);
         }
 }
@@ -907,10 +910,39 @@ static void network_down_now(struct net_nl *host, const char *bridge)
  * `run --rm`) finds them still up rather than waiting for their removal
  * and making them again: deleting a bridge and nftables rules costs tens
  * of milliseconds of RCU grace periods. */
+/* The file whose time says when a network's last container went: a gc
+ * scheduled before that leaves the decision to the one scheduled with it. */
+static char *gc_mark(struct engine *e, const char *net_id)
+{
+        return xasprintf("%s/netgc-%s", e->run_dir, net_id);
+}
+
+/* Milliseconds since MARK was written; -1 without it. */
+static long mark_age_ms(const char *mark)
+{
+        struct timespec now;
+        struct stat st;
+
+        if (stat(mark, &st) < 0)
+                return -1;
+        clock_gettime(CLOCK_REALTIME, &now);
+        return (now.tv_sec - st.st_mtim.tv_sec) * 1000 + (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+}
+
 static void network_down_later(struct engine *e, const struct network *n)
 {
-        _cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
-        pid_t pid = self ? fork() : -1;
+        _cleanup_free_ char *self = NULL, *mark = gc_mark(e, n->id);
+        long age = mark_age_ms(mark);
+        /* a mark much older than the delay: its gc died (a reboot) */
+        bool pending = age >= 0 && age < 3 * NETWORK_GC_DELAY_MS;
+        pid_t pid;
+
+        /* the time of the last container's going; a gc already waiting waits on (the net lock is ours) */
+        (void) write_file_atomic_at(AT_FDCWD, mark, "", 0, 0600);
+        if (pending)
+                return;
+        self = realpath("/proc/self/exe", NULL);
+        pid = self ? fork() : -1;
 
         if (pid < 0) {
                 struct net_nl *host = NULL;
@@ -933,18 +965,35 @@ static void network_down_later(struct engine *e, const struct network *n)
         (void) RETRY_EINTR(waitpid(pid, NULL, 0));
 }
 
-int network_gc(struct engine *e, const char *net_id, const char *bridge, struct error *err)
+int network_gc(struct engine *e, const char *net_id, const char *bridge, bool delayed, struct error *err)
 {
-        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *mark = e ? gc_mark(e, net_id) : NULL;
+        long wait_ms = delayed ? NETWORK_GC_DELAY_MS : 0;
         struct net_nl *host = NULL;
         int r;
 
-        if (e) {
-                lock = net_lock(e, err);
+        for (;;) {
+                _cleanup_close_ int lock = -EBADF;
+                long age;
+
+                if (wait_ms > 0)
+                        usleep((useconds_t) wait_ms * 1000);
+                if (!e)
+                        break;
+                lock = net_lock(e, NULL);
                 if (lock < 0)
-                        return lock;
-                if (network_in_use(e, net_id, ""))
+                        break; /* the data root went meanwhile: so did its containers */
+                if (network_in_use(e, net_id, "")) {
+                        (void) unlink(mark); /* the next container to go schedules a gc again */
                         return 0;
+                }
+                /* containers came and went meanwhile: wait on from the last one */
+                age = delayed ? mark_age_ms(mark) : -1;
+                if (age < 0 || age >= NETWORK_GC_DELAY_MS) {
+                        (void) unlink(mark);
+                        break;
+                }
+                wait_ms = NETWORK_GC_DELAY_MS - age;
         }
         r = net_nl_open(-1, &host, err);
         if (r >= 0 && net_link_exists(host, bridge)) {
@@ -1078,7 +1127,7 @@ static int other_netns(struct engine *e, const struct container *c, const char *
                         _cleanup_free_ char *src = xasprintf("%s/%s", o.dir, files[i]), *data = NULL;
                         _cleanup_free_ char *dst = xasprintf("%s/%s", c->dir, files[i]);
                         if (read_full_file_at(AT_FDCWD, src, 1 << 20, &data, NULL) >= 0)
-                                (void) write_in_place(dst, data, NULL);
+                                (void) write_in_place(dst, data, true, NULL);
                 }
         }
         *ret = TAKE_PTR(path);

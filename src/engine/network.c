@@ -459,7 +459,7 @@ static int delete_network(struct engine *e, const struct network *n, struct erro
                 r = store_sql_run(e->store, "DELETE FROM networks WHERE id = ?1", (const char *[]){ n->id, NULL }, err);
         r = store_sql_commit(e->store, r, err);
         if (r >= 0)
-                (void) network_gc(e, n->id, n->bridge, NULL);
+                (void) network_gc(e, n->id, n->bridge, false, NULL);
         return r;
 }
 

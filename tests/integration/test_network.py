@@ -540,3 +540,21 @@ def test_bad_network_input(engine):
     assert e.out("network", "ls") == listed
     e.run("rm", "-f", "a")
     assert e.out("network", "prune").split() == ["Deleted", "Networks:", "first"]
+
+
+def test_ip_range_mtu_static_ip_and_mac(engine):
+    e = engine
+    e.run("network", "create", "--subnet", "10.44.4.0/24", "--gateway", "10.44.4.254", "--ip-range",
+          "10.44.4.128/25", "-o", "mtu=1400", "--label", "team=blue", "ranged")
+    net = json.loads(e.out("network", "inspect", "ranged"))[0]
+    assert net["IPAM"]["Config"] == [{"Subnet": "10.44.4.0/24", "Gateway": "10.44.4.254",
+                                      "IPRange": "10.44.4.128/25"}]
+    assert net["Options"]["com.docker.network.driver.mtu"] == "1400" and net["Labels"] == {"team": "blue"}
+    assert e.out("network", "ls", "-q", "--filter", "label=team=blue").strip() == net["Id"][:12]
+    e.run("run", "-d", "--name", "r1", "--network", "ranged", IMAGE, "sleep", "300")
+    e.run("run", "-d", "--name", "r2", "--network", "ranged", "--ip", "10.44.4.7", "--mac-address",
+          "02:00:00:00:44:07", IMAGE, "sleep", "300")
+    assert ip_of(e, "r1", "ranged") == "10.44.4.128"  # the range's first address
+    out = e.sh("r2", "ip -o addr show eth0; ip -o link show eth0; ip route")
+    assert "inet 10.44.4.7/24" in out and "mtu 1400" in out and "link/ether 02:00:00:00:44:07" in out, out
+    assert "default via 10.44.4.254 dev eth0" in out, out

@@ -436,10 +436,9 @@ static int network_gc_cmd(int argc, char **argv)
 
         if (argc != 4)
                 return cli_usage("network gc: usage: berth network gc NETWORK_ID BRIDGE");
-        usleep(NETWORK_GC_DELAY_MS * 1000);
         if (access(arg.root, F_OK) == 0 && cli_engine(&e))
                 return 1;
-        r = network_gc(e, argv[2], argv[3], &err);
+        r = network_gc(e, argv[2], argv[3], true, &err);
         if (e)
                 engine_close(e);
         return r < 0 ? cli_fail(&err) : 0;
