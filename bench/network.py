@@ -16,8 +16,8 @@ On a private data root with the busybox image of bench/engine.py:
    launched together): the wall time to the last, whether all started, and
    that their 50 addresses are distinct; then `rm -f` of the 50 at once.
 
-Podman is not run here: its netavark writes iptables chains that stay on
-the host after its containers go.
+Podman is not run here: its netavark writes iptables rules into the
+host's own tables.
 
 Writes bench/out/network.md and bench/out/network.tsv (every sample);
 --publish also copies the table to bench/network.md.  Everything it makes

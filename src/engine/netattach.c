@@ -871,6 +871,9 @@ static int endpoint_up(const struct container *c, struct net_nl *host, struct ne
 
         if (r >= 0 && parse_mac(ep->mac, mac) < 0)
                 r = error_setx(err, EINVAL, "container %s: invalid MAC address `%s`", c->name, ep->mac);
+        /* the last run's, if its namespace has not gone yet (a restart) */
+        if (r >= 0)
+                (void) net_link_delete(host, veth, NULL);
         if (r >= 0)
                 r = net_veth_create(host, veth, ep->net.bridge, ifname, netns_fd, ifname, ep->net.mtu, mac, err);
         if (r >= 0 && *ep->ip) {
