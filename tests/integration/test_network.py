@@ -558,3 +558,37 @@ def test_ip_range_mtu_static_ip_and_mac(engine):
     out = e.sh("r2", "ip -o addr show eth0; ip -o link show eth0; ip route")
     assert "inet 10.44.4.7/24" in out and "mtu 1400" in out and "link/ether 02:00:00:00:44:07" in out, out
     assert "default via 10.44.4.254 dev eth0" in out, out
+
+
+def test_after_a_reboot_the_network_is_made_again(engine):
+    """A reboot as the engine sees it: the monitor and the container gone
+    with no cleanup, the namespace's bind mount, the veth, the bridge and
+    berth's tables gone too (an empty file stays at run/netns/ID, the rows
+    stay).  The next command reconciles; start makes the network again on
+    the same address, and rm leaves nothing."""
+    e = engine
+    port = free_port()
+    e.run("run", "-d", "--name", "boot", "-p", f"{port}:80", IMAGE, *HTTPD)
+    cid, ip = e.id("boot"), ip_of(e, "boot", "bridge")
+    bridge = json.loads(e.out("network", "inspect", "bridge"))[0]["Options"]["com.docker.network.bridge.name"]
+    mon, pid = e.monitor_pid(cid), e.pid("boot")
+    os.kill(mon, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    end = time.monotonic() + 10
+    while (pid_alive(mon) or pid_alive(pid)) and time.monotonic() < end:
+        time.sleep(0.05)
+    ns = e.root / "run" / "netns" / cid
+    subprocess.run(["umount", str(ns)], check=True)
+    assert ns.exists()  # the empty file a reboot leaves
+    subprocess.run(["ip", "link", "del", bridge], check=True)
+    subprocess.run(["nft", "delete", "table", "inet", "berth"], check=True)
+    subprocess.run(["nft", "delete", "table", "inet", "berth_nat"], check=True)
+    subprocess.run(["sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_forward; rm -f /run/berth-ip_forward"], check=True)
+    assert "Exited" in e.out("ps", "-a")
+    assert not ns.exists()
+    assert wait_links_gone() == set() and wait_tables_gone() == []
+    e.run("start", "boot")
+    assert ip_of(e, "boot", "bridge") == ip
+    assert http_get("127.0.0.1", port).startswith("hello from")
+    e.run("rm", "-f", "boot")
+    assert wait_links_gone() == set() and wait_tables_gone() == []
