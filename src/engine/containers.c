@@ -215,6 +215,8 @@ int container_lock(const struct container *c, struct error *err)
         _cleanup_free_ char *path = xasprintf("%s/lock", c->dir);
         _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
+        if (fd < 0 && errno == ENOENT)
+                return error_setx(err, ENOENT, "no such container: %s (it was removed)", c->name);
         if (fd < 0)
                 return error_set(err, errno, "open `%s`", path);
         if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0)

@@ -747,13 +747,13 @@ static int remove_locked(struct engine *e, struct container *c, bool volumes, st
         if (r < 0)
                 return r;
         if (dfd >= 0 && strlen(c->id) == 64) {
-                /* a last write into it may still be finishing (the container's
-                 * monitor or its cleanup, on their way out): then again */
-                r = rm_rf_at(dfd, c->id);
-                for (int i = 0; r == -ENOTEMPTY && i < 200; i++) {
-                        usleep(10000);
-                        r = rm_rf_at(dfd, c->id);
-                }
+                /* out of the way first, in one step: a command that was
+                 * waiting for its lock (the monitor's cleanup) must not make
+                 * DIR/lock again in a directory being emptied */
+                _cleanup_free_ char *gone = xasprintf(".removing-%s", c->id);
+                if (renameat(dfd, c->id, dfd, gone) < 0 && errno != ENOENT)
+                        return error_set(err, errno, "remove `%s`", c->dir);
+                r = rm_rf_at(dfd, gone);
                 if (r < 0)
                         return error_set(err, -r, "remove `%s`", c->dir);
         }
@@ -805,6 +805,10 @@ int engine_cleanup(struct engine *e, const char *id, struct error *err)
         if (r < 0)
                 return r;
         lock = container_lock(&c, err);
+        if (lock == -ENOENT) {
+                error_clear(err);
+                return 0; /* removed meanwhile */
+        }
         if (lock < 0)
                 return lock;
         if (access(c.dir, F_OK) < 0 || container_monitor_alive(&c))

@@ -16,8 +16,9 @@
  * whenever a container comes or goes.  Simple, no resolver process, and
  * anything in the container that reads /etc/hosts (every libc) follows.
  *
- * Everything here runs under <root>/run/net.lock: the nftables calls, the
- * bridges' life and the hosts files of other containers. */
+ * Everything here runs under /run/berth-net.lock, one for the whole host:
+ * the nftables calls, the bridges' life, IPv4 forwarding and the hosts
+ * files of other containers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -52,15 +53,19 @@ static char *netns_path(struct engine *e, const char *id)
         return xasprintf("%s/netns/%s", e->run_dir, id);
 }
 
-static int net_lock(struct engine *e, struct error *err)
+/* One lock for the whole host, not per data root: berth's nftables
+ * tables, IPv4 forwarding and its note are the host's, and one root's
+ * cleanup of them must not run while another root sets up a network. */
+#define NET_LOCK "/run/berth-net.lock"
+
+static int net_lock(struct error *err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/net.lock", e->run_dir);
-        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd = open(NET_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
         if (fd < 0)
-                return error_set(err, errno, "open `%s`", path);
+                return error_set(err, errno, "open `%s`", NET_LOCK);
         if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0)
-                return error_set(err, errno, "lock `%s`", path);
+                return error_set(err, errno, "lock `%s`", NET_LOCK);
         return TAKE_FD(fd);
 }
 
@@ -468,7 +473,7 @@ static void refresh_peers(struct engine *e, const struct container *c)
 void net_refresh_network(struct engine *e, const char *net_id)
 {
         _cleanup_strv_free_ char **ids = NULL;
-        _cleanup_close_ int lock = net_lock(e, NULL);
+        _cleanup_close_ int lock = net_lock(NULL);
 
         (void) lock; /* held to the end */
         if (store_sql_strv(e->store, "SELECT container_id FROM endpoints WHERE network_id = ?1",
@@ -849,7 +854,7 @@ static void egress_remove(const struct endpoint *eps, size_t n)
 
 /* ---- interfaces ------------------------------------------------------ */
 
-static int parse_mac(const char *s, uint8_t mac[6])
+static int mac_bytes(const char *s, uint8_t mac[6])
 {
         unsigned b[6];
 
@@ -869,13 +874,18 @@ static int endpoint_up(const struct container *c, struct net_nl *host, struct ne
         uint8_t mac[6];
         int r = network_up(host, &ep->net, err);
 
-        if (r >= 0 && parse_mac(ep->mac, mac) < 0)
+        if (r >= 0 && mac_bytes(ep->mac, mac) < 0)
                 r = error_setx(err, EINVAL, "container %s: invalid MAC address `%s`", c->name, ep->mac);
-        /* the last run's, if its namespace has not gone yet (a restart) */
-        if (r >= 0)
-                (void) net_link_delete(host, veth, NULL);
         if (r >= 0)
                 r = net_veth_create(host, veth, ep->net.bridge, ifname, netns_fd, ifname, ep->net.mtu, mac, err);
+        if (r == -EEXIST) {
+                /* the last run's, its namespace not gone yet (a restart right after a stop) */
+                error_clear(err);
+                r = net_link_delete(host, veth, err);
+                if (r >= 0)
+                        r = net_veth_create(host, veth, ep->net.bridge, ifname, netns_fd, ifname, ep->net.mtu, mac,
+                                            err);
+        }
         if (r >= 0 && *ep->ip) {
                 r = parse_pair(ep->net.subnet, ep->ip, &a, err);
                 if (r >= 0)
@@ -971,21 +981,23 @@ static void network_down_later(struct engine *e, const struct network *n)
 int network_gc(struct engine *e, const char *net_id, const char *bridge, bool delayed, struct error *err)
 {
         _cleanup_free_ char *mark = e ? gc_mark(e, net_id) : NULL;
+        _cleanup_close_ int lock = -EBADF;
         long wait_ms = delayed ? NETWORK_GC_DELAY_MS : 0;
         struct net_nl *host = NULL;
         int r;
 
+        /* the lock is held from the last check through the removal: a
+         * container starting meanwhile finds the bridge either up or gone */
         for (;;) {
-                _cleanup_close_ int lock = -EBADF;
                 long age;
 
                 if (wait_ms > 0)
                         usleep((useconds_t) wait_ms * 1000);
-                if (!e)
-                        break;
-                lock = net_lock(e, NULL);
+                lock = net_lock(err);
                 if (lock < 0)
-                        break; /* the data root went meanwhile: so did its containers */
+                        return lock;
+                if (!e)
+                        break; /* the data root went: so did its containers */
                 if (network_in_use(e, net_id, "")) {
                         (void) unlink(mark); /* the next container to go schedules a gc again */
                         return 0;
@@ -997,6 +1009,8 @@ int network_gc(struct engine *e, const char *net_id, const char *bridge, bool de
                         break;
                 }
                 wait_ms = NETWORK_GC_DELAY_MS - age;
+                close(lock);
+                lock = -EBADF;
         }
         r = net_nl_open(-1, &host, err);
         if (r >= 0 && net_link_exists(host, bridge)) {
@@ -1151,7 +1165,7 @@ static int attach_bridged(struct engine *e, const struct container *c, json_obje
         r = container_endpoints(e, c->id, &eps, &n, err);
         if (r < 0)
                 goto out;
-        lock = r = net_lock(e, err);
+        lock = r = net_lock(err);
         if (r < 0)
                 goto out;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -1239,7 +1253,7 @@ void container_net_detach(struct engine *e, const struct container *c)
 
         if (!had || !network_mode_bridged(container_network_mode(c)))
                 return;
-        lock = net_lock(e, NULL);
+        lock = net_lock(NULL);
         if (container_endpoints(e, c->id, &eps, &n, NULL) < 0)
                 n = 0;
         if (jstr(jget(jget(c->config, "HostConfig"), "Egress"), "Policy")) {
@@ -1303,7 +1317,7 @@ int container_net_join(struct engine *e, const struct container *c, const char *
         if (r < 0)
                 return r;
         i = find_endpoint(eps, n, net_id);
-        lock = r = net_lock(e, err);
+        lock = r = net_lock(err);
         if (r >= 0) {
                 nsfd = open(path, O_RDONLY | O_CLOEXEC);
                 if (nsfd < 0)
@@ -1334,7 +1348,7 @@ int container_net_join(struct engine *e, const struct container *c, const char *
 
 void container_net_leave(struct engine *e, const struct container *c, const char *net_id)
 {
-        _cleanup_close_ int lock = net_lock(e, NULL);
+        _cleanup_close_ int lock = net_lock(NULL);
         struct net_nl *host = NULL;
         struct endpoint *eps = NULL, *rest;
         size_t n = 0, k = 0;

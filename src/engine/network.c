@@ -14,6 +14,7 @@
 #include "basic/timefmt.h"
 #include "engine/engine-internal.h"
 #include "engine/network-internal.h"
+#include "engine/ocispec.h"
 
 /* The pseudo networks' ids: fixed, so that they look the same on every call. */
 #define HOST_NETWORK_ID "5b8c8e5bd0f4a6cbe6f04bd0cf0c5b09ad6a8e8c0a6f2ff6d0e7d4cfb56a3c21"
@@ -452,8 +453,8 @@ static int delete_network(struct engine *e, const struct network *n, struct erro
                         free(list);
                         list = l;
                 }
-                r = error_setx(err, EBUSY, "network %s is in use by container%s %s", n->name, users[1] ? "s" : "",
-                               list);
+                r = error_setx(err, EBUSY, "network %s is in use by container%s %s (disconnect or remove %s first)",
+                               n->name, users[1] ? "s" : "", list, users[1] ? "them" : "it");
         }
         if (r >= 0)
                 r = store_sql_run(e->store, "DELETE FROM networks WHERE id = ?1", (const char *[]){ n->id, NULL }, err);
@@ -652,19 +653,6 @@ static int fixed_address(struct engine *e, const struct network *n, const char *
         return 0;
 }
 
-static int check_mac(const char *mac, struct error *err)
-{
-        unsigned b[6];
-        char end;
-
-        if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
-            strlen(mac) != 17)
-                return error_setx(err, EINVAL, "--mac-address: invalid MAC address %s", mac);
-        if (b[0] & 1)
-                return error_setx(err, EINVAL, "--mac-address: %s is a multicast address", mac);
-        return 0;
-}
-
 /* A new endpoint of container ID on network N, in the caller's transaction. */
 static int endpoint_insert(struct engine *e, const char *id, const struct network *n, const struct endpoint_opts *o,
                            struct error *err)
@@ -693,7 +681,7 @@ static int endpoint_insert(struct engine *e, const char *id, const struct networ
         else if (r >= 0 && *n->subnet6)
                 r = lowest_free(e, n->id, "ip6", n->subnet6, NULL, n->gateway6, ip6, err);
         if (r >= 0 && o->mac)
-                r = check_mac(o->mac, err);
+                r = parse_mac(o->mac, err);
         if (r >= 0) {
                 if (o->mac)
                         snprintf(mac, sizeof(mac), "%s", o->mac);

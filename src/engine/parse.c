@@ -17,6 +17,7 @@
 
 #include "basic/fileio.h"
 #include "engine/ocispec-internal.h"
+#include "net/nft.h"
 
 #define ENV_FILE_MAX (16U << 20)
 
@@ -1183,45 +1184,15 @@ int parse_add_host(const char *s, char **ret, struct error *err)
 
 int parse_egress_rule(const char *flag, const char *s, struct error *err)
 {
-        _cleanup_free_ char *cidr = NULL;
-        const char *rest = "", *colon, *slash;
-        unsigned char buf[sizeof(struct in6_addr)];
-        int family, maxlen;
+        struct error why = ERROR_INIT;
+        struct net_prefix p;
+        const char *proto;
+        unsigned port;
+        int r;
 
-        if (s[0] == '[') {
-                const char *close = strchr(s, ']');
-                if (!close)
-                        return flag_error(err, flag, s, "no \"]\" after the IPv6 address");
-                cidr = xstrndup(s + 1, (size_t) (close - s - 1));
-                rest = close + 1;
-        } else if ((colon = strchr(s, ':')) && !strchr(colon + 1, ':')) {
-                cidr = xstrndup(s, (size_t) (colon - s));
-                rest = colon;
-        } else
-                cidr = xstrdup(s);
-        slash = strchr(cidr, '/');
-        if (slash)
-                cidr[slash - cidr] = '\0';
-        family = inet_pton(AF_INET, cidr, buf) == 1 ? AF_INET : inet_pton(AF_INET6, cidr, buf) == 1 ? AF_INET6 : 0;
-        if (!family)
-                return flag_error(err, flag, s, "invalid address %s", cidr);
-        maxlen = family == AF_INET ? 32 : 128;
-        if (slash) {
-                char *end;
-                long len = strtol(slash + 1, &end, 10);
-                if (!isdigit((unsigned char) slash[1]) || *end || len < 0 || len > maxlen)
-                        return flag_error(err, flag, s, "invalid prefix length /%s", slash + 1);
-        }
-        if (*rest) {
-                char *end;
-                long port;
-                if (*rest != ':' || !isdigit((unsigned char) rest[1]))
-                        return flag_error(err, flag, s, "expected CIDR[:PORT[/PROTO]]");
-                port = strtol(rest + 1, &end, 10);
-                if (port < 1 || port > 65535 || (*end && *end != '/'))
-                        return flag_error(err, flag, s, "invalid port (1 to 65535)");
-                if (*end == '/' && strcmp(end + 1, "tcp") != 0 && strcmp(end + 1, "udp") != 0)
-                        return flag_error(err, flag, s, "invalid protocol \"%s\" (tcp or udp)", end + 1);
-        }
-        return 0;
+        if (net_egress_rule_parse(s, &p, &port, &proto, &why) >= 0)
+                return 0;
+        r = flag_error(err, flag, s, "%s", why.msg);
+        error_clear(&why);
+        return r;
 }

@@ -382,20 +382,17 @@ int net_nft_unpublish(const struct net_nft_port *p, struct error *err)
         return apply(tag, NULL, what, err);
 }
 
-/* One egress exception, "CIDR[:PORT[/PROTO]]", as an nftables match. */
-static int egress_match(const char *rule, int family, char **ret, struct error *err)
+int net_egress_rule_parse(const char *rule, struct net_prefix *ret, unsigned *ret_port, const char **ret_proto,
+                          struct error *err)
 {
         _cleanup_free_ char *cidr = NULL;
-        const char *rest = "", *colon;
-        struct net_prefix p;
-        char buf[NET_ADDR_STRLEN];
-        unsigned port = 0;
-        const char *proto = NULL;
+        const char *rest = "", *colon, *slash;
+        unsigned long port = 0;
 
         if (rule[0] == '[') {
                 const char *close = strchr(rule, ']');
                 if (!close)
-                        return error_setx(err, EINVAL, "invalid egress rule `%s`: no `]`", rule);
+                        return error_setx(err, EINVAL, "no \"]\" after the IPv6 address");
                 cidr = xstrndup(rule + 1, (size_t) (close - rule - 1));
                 rest = close + 1;
         } else if ((colon = strchr(rule, ':')) && !strchr(colon + 1, ':')) {
@@ -403,27 +400,54 @@ static int egress_match(const char *rule, int family, char **ret, struct error *
                 rest = colon;
         } else
                 cidr = xstrdup(rule);
-        if (strchr(cidr, '/') ? net_prefix_parse(cidr, false, &p, NULL) < 0 : net_addr_parse(cidr, &p, NULL) < 0)
-                return error_setx(err, EINVAL, "invalid egress rule `%s`: bad address", rule);
-        if (p.family != family)
-                return error_setx(err, EINVAL, "invalid egress rule `%s`: not the container's address family", rule);
+        slash = strchr(cidr, '/');
+        if (slash)
+                *(char *) slash = '\0';
+        if (net_addr_parse(cidr, ret, NULL) < 0)
+                return error_setx(err, EINVAL, "invalid address %s", cidr);
+        if (slash) {
+                char *end;
+                unsigned long len;
+                errno = 0;
+                len = strtoul(slash + 1, &end, 10);
+                if (slash[1] < '0' || slash[1] > '9' || *end || errno || len > (ret->family == AF_INET ? 32 : 128))
+                        return error_setx(err, EINVAL, "invalid prefix length /%s", slash + 1);
+                ret->len = (unsigned) len;
+        }
+        *ret_proto = NULL;
         if (*rest) {
                 char *end;
-                unsigned long v;
-
                 if (*rest != ':' || rest[1] < '0' || rest[1] > '9')
-                        return error_setx(err, EINVAL, "invalid egress rule `%s`: bad port", rule);
+                        return error_setx(err, EINVAL, "expected CIDR[:PORT[/PROTO]]");
                 errno = 0;
-                v = strtoul(rest + 1, &end, 10);
-                if (errno || v == 0 || v > 65535 || (*end && *end != '/'))
-                        return error_setx(err, EINVAL, "invalid egress rule `%s`: bad port", rule);
-                port = (unsigned) v;
+                port = strtoul(rest + 1, &end, 10);
+                if (errno || port == 0 || port > 65535 || (*end && *end != '/'))
+                        return error_setx(err, EINVAL, "invalid port (1 to 65535)");
                 if (*end == '/') {
-                        proto = end + 1;
-                        if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
-                                return error_setx(err, EINVAL, "invalid egress rule `%s`: protocol tcp or udp", rule);
+                        if (strcmp(end + 1, "tcp") != 0 && strcmp(end + 1, "udp") != 0)
+                                return error_setx(err, EINVAL, "invalid protocol \"%s\" (tcp or udp)", end + 1);
+                        *ret_proto = strcmp(end + 1, "tcp") == 0 ? "tcp" : "udp";
                 }
         }
+        *ret_port = (unsigned) port;
+        return 0;
+}
+
+/* One egress exception, "CIDR[:PORT[/PROTO]]", as an nftables match. */
+static int egress_match(const char *rule, int family, char **ret, struct error *err)
+{
+        struct net_prefix p;
+        char buf[NET_ADDR_STRLEN];
+        const char *proto;
+        unsigned port;
+        int r = net_egress_rule_parse(rule, &p, &port, &proto, err);
+
+        if (r < 0)
+                return error_prefix(err, "invalid egress rule `%s`", rule);
+        if (p.family != family)
+                return error_setx(err, EINVAL, "invalid egress rule `%s`: not the container's address family", rule);
+        /* the network address of the prefix, as nftables wants it */
+        (void) net_prefix_nth(&p, 0, &p);
         net_prefix_str(&p, true, buf);
         if (!port)
                 *ret = xasprintf("%s daddr %s", family_kw(family), buf);

@@ -84,6 +84,11 @@ enum net_nft_policy {
  * both tcp and udp.  With NET_NFT_DENY only the listed destinations pass
  * (and replies of connections made to the container); with NET_NFT_ALLOW
  * the listed ones are rejected.  Replaces the container's earlier rules. */
+/* Parse one such rule: the prefix (a bare address: /32 or /128), the port
+ * (0: any) and the protocol (NULL: both).  The error says what is wrong,
+ * without the rule (callers name it). */
+int net_egress_rule_parse(const char *rule, struct net_prefix *ret, unsigned *ret_port, const char **ret_proto,
+                          struct error *err);
 int net_nft_egress(const struct net_prefix *addr, const char *const *rules, size_t n, enum net_nft_policy policy,
                    struct error *err);
 int net_nft_egress_remove(const struct net_prefix *addr, struct error *err);

@@ -263,7 +263,7 @@ def test_port_in_use_is_refused_and_nothing_is_left(engine):
     assert e.status("late") != "running"
     assert wait_links_gone(before_links) == before_links
     assert berth_tables() == before_tables
-    assert not list((e.root / "run" / "netns").glob("*")) if (e.root / "run" / "netns").exists() else True
+    assert list((e.root / "run" / "netns").glob("*")) == []
     cid = e.id("late")
     assert not (e.root / "containers" / cid / "network.json").exists()
     db = sqlite3.connect(e.root / "berth.db")
@@ -464,6 +464,18 @@ def test_parallel_starts_get_distinct_addresses_and_leave_nothing(engine):
     e.run("network", "rm", "many")
 
 
+def kill_uncleaned(e, name):
+    """SIGKILL NAME's monitor and process (the pids berth recorded), so
+    that nothing of berth cleans up after them."""
+    mon, pid = e.monitor_pid(e.id(name)), e.pid(name)
+    os.kill(mon, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    end = time.monotonic() + 10
+    while (pid_alive(mon) or pid_alive(pid)) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not pid_alive(mon) and not pid_alive(pid)
+
+
 def test_killed_monitor_leaves_no_network_behind(engine):
     e = engine
     port = free_port()
@@ -471,12 +483,7 @@ def test_killed_monitor_leaves_no_network_behind(engine):
     cid = e.id("doomed")
     veth = f"vb{cid[:12]}0"
     assert veth in links()
-    mon, pid = e.monitor_pid(cid), e.pid("doomed")
-    os.kill(mon, signal.SIGKILL)
-    os.kill(pid, signal.SIGKILL)
-    end = time.monotonic() + 10
-    while (pid_alive(mon) or pid_alive(pid)) and time.monotonic() < end:
-        time.sleep(0.05)
+    kill_uncleaned(e, "doomed")
     assert "Exited" in e.out("ps", "-a")
     assert wait_links_gone() == set() and wait_tables_gone() == []
     assert not (e.root / "run" / "netns" / cid).exists()
@@ -571,12 +578,7 @@ def test_after_a_reboot_the_network_is_made_again(engine):
     e.run("run", "-d", "--name", "boot", "-p", f"{port}:80", IMAGE, *HTTPD)
     cid, ip = e.id("boot"), ip_of(e, "boot", "bridge")
     bridge = json.loads(e.out("network", "inspect", "bridge"))[0]["Options"]["com.docker.network.bridge.name"]
-    mon, pid = e.monitor_pid(cid), e.pid("boot")
-    os.kill(mon, signal.SIGKILL)
-    os.kill(pid, signal.SIGKILL)
-    end = time.monotonic() + 10
-    while (pid_alive(mon) or pid_alive(pid)) and time.monotonic() < end:
-        time.sleep(0.05)
+    kill_uncleaned(e, "boot")
     ns = e.root / "run" / "netns" / cid
     subprocess.run(["umount", str(ns)], check=True)
     assert ns.exists()  # the empty file a reboot leaves
